@@ -1,0 +1,67 @@
+// What every store does to a batch before it touches storage: validate each
+// event, copy it (the caller's objects are never changed) and normalize the
+// envelope: id, version, type, timestamp. Sequences and positions are the store's.
+import { create } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { v7 as uuidv7 } from "uuid";
+import { EventSchema, type Event } from "../../gen/runlog/v1/event_pb.js";
+import { InvalidArgumentError, LimitExceededError } from "../errors.js";
+import { validateEvent, validateRunId } from "../events/validate.js";
+import type { Limits } from "../limits.js";
+import type { AppendOptions } from "./event-store.js";
+
+export interface PreparedBatch {
+  /** Normalized copies, in input order. */
+  readonly events: Event[];
+  /** Whether the input event at the same index carried its own id (only those can be retries). */
+  readonly clientIds: boolean[];
+  /** Whether the input event at the same index carried its own timestamp. */
+  readonly clientTimestamps: boolean[];
+  /** Event indexes by run, in batch order. */
+  readonly byRun: Map<string, number[]>;
+}
+
+export function prepareBatch(input: readonly Event[], options: AppendOptions | undefined, limits: Limits): PreparedBatch {
+  if (input.length === 0) throw new InvalidArgumentError("events", "must not be empty");
+  if (input.length > limits.maxBatchEvents) {
+    throw new LimitExceededError("max_batch_events", BigInt(input.length), BigInt(limits.maxBatchEvents));
+  }
+  const field = input.length === 1 ? (i: number) => (i === 0 ? "event" : "") : (i: number) => `events[${i}]`;
+  const events: Event[] = new Array(input.length);
+  const clientIds: boolean[] = new Array(input.length);
+  const clientTimestamps: boolean[] = new Array(input.length);
+  const byRun = new Map<string, number[]>();
+  const ids = new Set<string>();
+  let now: ReturnType<typeof timestampNow> | undefined;
+  for (let i = 0; i < input.length; i++) {
+    const source = input[i]!;
+    const type = validateEvent(source, field(i), limits);
+    const id = source.id === "" ? uuidv7() : source.id.toLowerCase();
+    if (ids.has(id)) throw new InvalidArgumentError(`${field(i)}.id`, "is used twice in one batch");
+    ids.add(id);
+    const event = create(EventSchema, {
+      id,
+      runId: source.runId,
+      sequence: source.sequence,
+      version: source.version === 0 ? 1 : source.version,
+      type,
+      stepName: source.stepName,
+      payload: source.payload,
+      output: source.output,
+      timestamp: source.timestamp ?? (now ??= timestampNow()),
+      metadata: source.metadata,
+      position: 0n,
+    });
+    events[i] = event;
+    clientIds[i] = source.id !== "";
+    clientTimestamps[i] = source.timestamp !== undefined;
+    const indexes = byRun.get(event.runId);
+    if (indexes === undefined) byRun.set(event.runId, [i]);
+    else indexes.push(i);
+  }
+  for (const [runId, expected] of options?.expected ?? []) {
+    validateRunId(runId, "expected.run_id", limits);
+    if (expected < 0n) throw new InvalidArgumentError("expected.last_sequence", "must not be negative");
+  }
+  return { events, clientIds, clientTimestamps, byRun };
+}
