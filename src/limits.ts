@@ -10,8 +10,6 @@ export interface Limits {
   readonly maxMetadataEntries: number;
   /** UTF-16 code units of all metadata keys and values of one event together. */
   readonly maxMetadataSize: number;
-  /** Encoded size of one event in bytes (protobuf binary). */
-  readonly maxEventBytes: number;
   /** Events in one AppendBatch. */
   readonly maxBatchEvents: number;
   /** Events returned by one Load or ReadLog page. */
@@ -23,7 +21,6 @@ export const defaultLimits: Limits = {
   maxNameLength: 256,
   maxMetadataEntries: 64,
   maxMetadataSize: 16 * 1024,
-  maxEventBytes: 1024 * 1024,
   maxBatchEvents: 10_000,
   maxPageEvents: 10_000,
 };
