@@ -59,9 +59,39 @@ export function prepareBatch(input: readonly Event[], options: AppendOptions | u
     if (indexes === undefined) byRun.set(event.runId, [i]);
     else indexes.push(i);
   }
+  for (const indexes of byRun.values()) checkConsecutive(events, indexes, field);
   for (const [runId, expected] of options?.expected ?? []) {
     validateRunId(runId, "expected.run_id", limits);
     if (expected < 0n) throw new InvalidArgumentError("expected.last_sequence", "must not be negative");
   }
   return { events, clientIds, clientTimestamps, byRun };
+}
+
+/**
+ * Within one batch, the client-given sequences of one run must be consecutive
+ * (a 0 takes the next one). A gap or a repeat is malformed whatever the store
+ * holds, so it is INVALID_ARGUMENT naming the field; whether the first given
+ * sequence follows the run's last one is the store's check (numberRunEvents).
+ */
+function checkConsecutive(events: readonly Event[], indexes: readonly number[], field: (i: number) => string): void {
+  let previous: bigint | undefined;
+  let previousIndex = -1;
+  for (const i of indexes) {
+    const sequence = events[i]!.sequence;
+    if (sequence === 0n) {
+      if (previous !== undefined) {
+        previous++;
+        previousIndex = i;
+      }
+      continue;
+    }
+    if (previous !== undefined && sequence !== previous + 1n) {
+      throw new InvalidArgumentError(
+        `${field(i)}.sequence`,
+        `is ${sequence}, but the run's previous event in the batch, ${field(previousIndex)}, has sequence ${previous}: a run's sequences in a batch must be consecutive`,
+      );
+    }
+    previous = sequence;
+    previousIndex = i;
+  }
 }

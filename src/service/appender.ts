@@ -1,0 +1,128 @@
+// Append and AppendBatch share this: lifecycle validation made atomic with the
+// write, client expectations combined with the validator's, bounded retries
+// when only the server cared which sequence the run was at, and snapshots after.
+import type { Event } from "../../gen/runlog/v1/event_pb.js";
+import {
+  ConcurrencyConflictError,
+  EventIdConflictError,
+  InvalidArgumentError,
+  LifecycleViolationError,
+  LimitExceededError,
+} from "../errors.js";
+import { validateEvent } from "../events/validate.js";
+import type { Limits } from "../limits.js";
+import type { Logger } from "../logger.js";
+import type { Reconstructor } from "../reconstruct/reconstructor.js";
+import type { AppendResult, EventStore } from "../store/event-store.js";
+
+export interface AppenderDeps {
+  readonly store: EventStore;
+  readonly reconstructor: Reconstructor;
+  readonly limits: Limits;
+  readonly lifecycleValidation: boolean;
+  readonly logger: Logger;
+  /** Attempts when the run moved between validation and write and the client pinned nothing. */
+  readonly maxAttempts: number;
+}
+
+export type Appender = (
+  events: readonly Event[],
+  clientExpected: ReadonlyMap<string, bigint>,
+  signal: AbortSignal,
+) => Promise<AppendResult>;
+
+/**
+ * An expectation no run can meet (2^62 events): appending with it stores
+ * nothing, but a store still recognises an exact retry of stored events and
+ * returns the original result (retries are decided before expectations, §4).
+ */
+const unreachableSequence = 1n << 62n;
+
+export function createAppender(deps: AppenderDeps): Appender {
+  const { store, reconstructor, limits, lifecycleValidation, logger, maxAttempts } = deps;
+
+  const fieldOf = (count: number, i: number) => (count === 1 ? "event" : `events[${i}]`);
+
+  /** The original result when `events` exactly repeat stored events; undefined otherwise. */
+  async function asRetry(events: readonly Event[]): Promise<AppendResult | undefined> {
+    if (events.some((e) => e.id === "")) return undefined; // only client IDs make a retry
+    const expected = new Map<string, bigint>();
+    for (const e of events) expected.set(e.runId, unreachableSequence);
+    try {
+      const result = await store.append(events, { expected });
+      return result.duplicate ? result : undefined;
+    } catch (error) {
+      if (error instanceof EventIdConflictError) throw error; // an ID reused for another event says more
+      return undefined;
+    }
+  }
+
+  async function afterAppend(typed: readonly Event[], result: AppendResult): Promise<void> {
+    const stored = typed.map((event, i) => {
+      const at = result.events[i]!;
+      return { ...event, id: at.id, sequence: at.sequence, position: at.position };
+    });
+    try {
+      await reconstructor.afterAppend(stored);
+    } catch (error) {
+      // The events are stored; a missed snapshot only costs a longer replay later.
+      logger.warn({ err: error }, "snapshot after append failed");
+    }
+  }
+
+  return async (events, clientExpected, signal) => {
+    if (events.length === 0) throw new InvalidArgumentError("events", "must not be empty");
+    if (events.length > limits.maxBatchEvents) {
+      throw new LimitExceededError("max_batch_events", BigInt(events.length), BigInt(limits.maxBatchEvents));
+    }
+    // Every event checked and its type resolved: what the validator needs, and a
+    // malformed event is INVALID_ARGUMENT before any lifecycle question is asked.
+    const typed = events.map((e, i) => ({ ...e, type: validateEvent(e, fieldOf(events.length, i), limits) }));
+
+    if (!lifecycleValidation) {
+      signal.throwIfAborted();
+      const result = await store.append(events, { expected: clientExpected });
+      if (!result.duplicate) await afterAppend(typed, result);
+      return result;
+    }
+
+    // Runs whose sequence only the server cares about: no client expectation, all sequences 0.
+    const serverNumbered = (runId: string) =>
+      !clientExpected.has(runId) && events.every((e) => e.runId !== runId || e.sequence === 0n);
+
+    for (let attempt = 1; ; attempt++) {
+      let checkedAt: Map<string, bigint>;
+      try {
+        checkedAt = await reconstructor.validateAppend(typed);
+      } catch (error) {
+        if (error instanceof LifecycleViolationError || error instanceof ConcurrencyConflictError) {
+          const retry = await asRetry(events);
+          if (retry !== undefined) return retry;
+        }
+        throw error;
+      }
+      const expected = new Map(clientExpected);
+      for (const [runId, at] of checkedAt) {
+        const client = clientExpected.get(runId);
+        if (client !== undefined && client !== at) {
+          const retry = await asRetry(events);
+          if (retry !== undefined) return retry;
+          throw new ConcurrencyConflictError(runId, client, at);
+        }
+        expected.set(runId, at);
+      }
+      signal.throwIfAborted();
+      let result: AppendResult;
+      try {
+        result = await store.append(events, { expected });
+      } catch (error) {
+        if (error instanceof ConcurrencyConflictError && attempt < maxAttempts && serverNumbered(error.runId)) {
+          continue; // the run moved since validation; validate against the new history
+        }
+        throw error;
+      }
+      if (!result.duplicate) await afterAppend(typed, result);
+      return result;
+    }
+  };
+}

@@ -1,0 +1,230 @@
+// runlog.v1.EventStore, written once in Connect's handler style and mounted by
+// both servers (src/transport/). Thin: check the request, call the store or the
+// reconstructor, map the result. Errors leave as ConnectErrors (error-mapping.ts).
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { EventStore as EventStoreService, type SubscribeRequest } from "../../gen/runlog/v1/event_store_pb.js";
+import { InvalidArgumentError, LimitExceededError } from "../errors.js";
+import type { Limits } from "../limits.js";
+import type { Logger } from "../logger.js";
+import type { Reconstructor } from "../reconstruct/reconstructor.js";
+import type { EventStore } from "../store/event-store.js";
+import { createAppender } from "./appender.js";
+import { toConnectError } from "./error-mapping.js";
+import {
+  checkNames,
+  checkNotNegative,
+  checkRunStatuses,
+  pageLimit,
+  toStoreFilter,
+  validateRunId,
+} from "./request-validation.js";
+import {
+  defaultSubscriptionOptions,
+  runSubscription,
+  type SubscribeResponseInit,
+  type SubscriptionOptions,
+  type SubscriptionSpec,
+} from "./subscription/subscribe.js";
+
+export type EventStoreServiceImpl = ServiceImpl<typeof EventStoreService>;
+
+export interface EventStoreServiceDeps {
+  readonly store: EventStore;
+  readonly reconstructor: Reconstructor;
+  readonly limits: Limits;
+  /** Reject histories the workflow state machine cannot have (ARCHITECTURE §4). */
+  readonly lifecycleValidation: boolean;
+  readonly logger: Logger;
+  readonly subscription?: Partial<SubscriptionOptions>;
+  /** Open Subscribe streams at once; beyond: RESOURCE_EXHAUSTED (max_subscriptions). */
+  readonly maxSubscriptions?: number;
+  /** Append attempts when the run moved between lifecycle validation and write. */
+  readonly appendAttempts?: number;
+}
+
+export const defaultMaxSubscriptions = 10_000;
+
+export function createEventStoreService(deps: EventStoreServiceDeps): EventStoreServiceImpl {
+  const { store, reconstructor, limits, logger } = deps;
+  const subscription: SubscriptionOptions = {
+    ...defaultSubscriptionOptions,
+    pageEvents: Math.min(defaultSubscriptionOptions.pageEvents, limits.maxPageEvents),
+    ...deps.subscription,
+  };
+  const maxSubscriptions = deps.maxSubscriptions ?? defaultMaxSubscriptions;
+  const append = createAppender({
+    store,
+    reconstructor,
+    limits,
+    lifecycleValidation: deps.lifecycleValidation,
+    logger,
+    maxAttempts: deps.appendAttempts ?? 5,
+  });
+  let subscriptions = 0;
+
+  const impl: EventStoreServiceImpl = {
+    async append(request, context) {
+      const event = request.event;
+      if (event === undefined) throw new InvalidArgumentError("event", "is required");
+      const expected = new Map<string, bigint>();
+      if (request.expectedLastSequence !== undefined) {
+        checkNotNegative(request.expectedLastSequence, "expected_last_sequence");
+        expected.set(event.runId, request.expectedLastSequence);
+      }
+      const result = await append([event], expected, context.signal);
+      return { event: result.events[0], duplicate: result.duplicate };
+    },
+
+    async appendBatch(request, context) {
+      const expected = new Map<string, bigint>();
+      request.expected.forEach((e, i) => {
+        validateRunId(e.runId, `expected[${i}].run_id`, limits);
+        checkNotNegative(e.lastSequence, `expected[${i}].last_sequence`);
+        if (expected.has(e.runId)) throw new InvalidArgumentError(`expected[${i}].run_id`, "is given twice");
+        expected.set(e.runId, e.lastSequence);
+      });
+      const result = await append(request.events, expected, context.signal);
+      return { events: [...result.events], duplicate: result.duplicate };
+    },
+
+    async load(request) {
+      validateRunId(request.runId, "run_id", limits);
+      checkNotNegative(request.afterSequence, "after_sequence");
+      const limit = pageLimit(request.limit, "limit", limits);
+      const filter = toStoreFilter(request.filter, "filter", limits);
+      // run_id_prefix and workflow_names do not apply to one run's events.
+      const runFilter = filter && {
+        ...(filter.types && { types: filter.types }),
+        ...(filter.stepNames && { stepNames: filter.stepNames }),
+      };
+      const result = await store.load(request.runId, {
+        afterSequence: request.afterSequence,
+        limit,
+        ...(runFilter && { filter: runFilter }),
+      });
+      return { events: [...result.events], nextAfterSequence: result.nextAfterSequence, hasMore: result.hasMore };
+    },
+
+    async getLastSequence(request) {
+      validateRunId(request.runId, "run_id", limits);
+      return { lastSequence: await store.getLastSequence(request.runId) };
+    },
+
+    async readLog(request) {
+      const limit = pageLimit(request.limit, "limit", limits);
+      const filter = toStoreFilter(request.filter, "filter", limits);
+      const result = await store.readLog({
+        afterPosition: request.afterPosition,
+        ...(request.toPosition !== 0n && { toPosition: request.toPosition }),
+        limit,
+        ...(filter && { filter }),
+      });
+      return {
+        events: [...result.events],
+        nextAfterPosition: result.nextAfterPosition,
+        hasMore: result.hasMore,
+        headPosition: result.headPosition,
+      };
+    },
+
+    subscribe(request, context) {
+      return subscribe(request, context);
+    },
+
+    async getRunState(request) {
+      validateRunId(request.runId, "run_id", limits);
+      if (request.asOfSequence !== undefined) checkNotNegative(request.asOfSequence, "as_of_sequence");
+      const result = await reconstructor.getRunState(request.runId, request.asOfSequence);
+      return {
+        state: result.state,
+        snapshotSequence: result.snapshotSequence,
+        replayedEvents: BigInt(result.replayedEvents),
+      };
+    },
+
+    async listRuns(request) {
+      if (request.runIdPrefix.length > limits.maxRunIdLength) {
+        throw new InvalidArgumentError("run_id_prefix", `is longer than ${limits.maxRunIdLength} characters`);
+      }
+      checkNames(request.workflowNames, "workflow_names", limits);
+      checkRunStatuses(request.statuses, "statuses");
+      if (request.pageSize < 0) throw new InvalidArgumentError("page_size", "must not be negative");
+      const result = await store.listRuns({
+        ...(request.runIdPrefix !== "" && { runIdPrefix: request.runIdPrefix }),
+        ...(request.workflowNames.length > 0 && { workflowNames: request.workflowNames }),
+        ...(request.statuses.length > 0 && { statuses: request.statuses }),
+        ...(request.pageSize > 0 && { pageSize: Math.min(request.pageSize, limits.maxPageEvents) }),
+        ...(request.pageToken !== "" && { pageToken: request.pageToken }),
+      });
+      return { runs: [...result.runs], nextPageToken: result.nextPageToken };
+    },
+  };
+
+  async function* subscribe(request: SubscribeRequest, context: HandlerContext): AsyncGenerator<SubscribeResponseInit> {
+    const spec = subscriptionSpec(request, limits);
+    if (subscriptions >= maxSubscriptions) {
+      throw new LimitExceededError("max_subscriptions", BigInt(subscriptions + 1), BigInt(maxSubscriptions));
+    }
+    subscriptions++;
+    try {
+      yield* runSubscription(store, spec, subscription, context.signal);
+    } finally {
+      subscriptions--;
+    }
+  }
+
+  return withErrorMapping(impl, logger);
+}
+
+function subscriptionSpec(request: SubscribeRequest, limits: Limits): SubscriptionSpec {
+  if (request.runId !== "") validateRunId(request.runId, "run_id", limits);
+  const filter = toStoreFilter(request.filter, "filter", limits);
+  const runId = request.runId === "" ? undefined : request.runId;
+  switch (request.start.case) {
+    case undefined:
+    case "fromBeginning":
+      return { runId, filter, start: { kind: "beginning" } };
+    case "after":
+      return { runId, filter, start: { kind: "after", after: request.start.value } };
+    case "fromNow":
+      return { runId, filter, start: { kind: "now" } };
+  }
+}
+
+/**
+ * Every method's errors through toConnectError. A cancelled call (client gone,
+ * deadline, shutdown) ends with the signal's reason, not as an internal error.
+ */
+function withErrorMapping(impl: EventStoreServiceImpl, logger: Logger): EventStoreServiceImpl {
+  const map = (error: unknown, context: HandlerContext): ConnectError => {
+    if (context.signal.aborted && error === context.signal.reason) {
+      return ConnectError.from(error, Code.Canceled);
+    }
+    return toConnectError(error, logger, { method: context.method.name });
+  };
+  const unary =
+    <I, O>(fn: (request: I, context: HandlerContext) => O | Promise<O>) =>
+    async (request: I, context: HandlerContext): Promise<O> => {
+      try {
+        return await fn(request, context);
+      } catch (error) {
+        throw map(error, context);
+      }
+    };
+  return {
+    append: unary(impl.append),
+    appendBatch: unary(impl.appendBatch),
+    load: unary(impl.load),
+    getLastSequence: unary(impl.getLastSequence),
+    readLog: unary(impl.readLog),
+    getRunState: unary(impl.getRunState),
+    listRuns: unary(impl.listRuns),
+    async *subscribe(request, context) {
+      try {
+        yield* impl.subscribe(request, context);
+      } catch (error) {
+        throw map(error, context);
+      }
+    },
+  } as EventStoreServiceImpl;
+}
