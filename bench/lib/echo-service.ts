@@ -3,8 +3,9 @@
 //   rpc Echo(google.protobuf.BytesValue) returns (google.protobuf.BytesValue);
 //   rpc Stream(google.protobuf.BytesValue) returns (stream google.protobuf.BytesValue);
 // The grpc-js side uses identity (de)serializers on these paths: bytes in, bytes out.
-import { create, createFileRegistry, type DescService } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema, file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";
+import { create, createFileRegistry } from "@bufbuild/protobuf";
+import type { GenService } from "@bufbuild/protobuf/codegenv2";
+import { BytesValueSchema, FileDescriptorProtoSchema, file_google_protobuf_wrappers } from "@bufbuild/protobuf/wkt";
 
 const fileProto = create(FileDescriptorProtoSchema, {
   name: "bench/v1/echo.proto",
@@ -31,7 +32,13 @@ const registry = createFileRegistry(fileProto, (name) =>
   name === "google/protobuf/wrappers.proto" ? file_google_protobuf_wrappers : undefined,
 );
 
-export const EchoService: DescService = registry.getService("bench.v1.Echo")!;
+/** Typed as generated code would type it, so that routers and clients are typed. */
+export type EchoServiceType = GenService<{
+  echo: { methodKind: "unary"; input: typeof BytesValueSchema; output: typeof BytesValueSchema };
+  stream: { methodKind: "server_streaming"; input: typeof BytesValueSchema; output: typeof BytesValueSchema };
+}>;
+
+export const EchoService = registry.getService("bench.v1.Echo")! as EchoServiceType;
 export const echoPath = "/bench.v1.Echo/Echo";
 export const streamPath = "/bench.v1.Echo/Stream";
 

@@ -75,16 +75,23 @@ function bodyEvent(runId: string, i: number, distinctSteps: number): Event {
     case 4:
       return create(EventSchema, { runId, stepName: step, payload: { case: "stepStarted", value: { attempt: 2 } }, metadata });
     case 6:
+      // A branch decision every fourth cycle (RunState keeps every decision), else a context update.
+      if (cycle % 4 === 0) {
+        return create(EventSchema, {
+          runId,
+          stepName: step,
+          payload: { case: "branchEvaluated", value: { branchName: "shipping", choice: cycle % 8 ? "express" : "standard" } },
+          metadata,
+        });
+      }
       return create(EventSchema, {
         runId,
-        stepName: "",
-        payload: { case: "branchEvaluated", value: { branchName: "shipping", choice: cycle % 2 ? "express" : "standard" } },
+        payload: { case: "contextUpdated", value: { key: "last-reference", value: value(`INV-${(i + 1).toString().padStart(6, "0")}`) } },
         metadata,
       });
     default:
       return create(EventSchema, {
         runId,
-        stepName: "",
         payload: { case: "contextUpdated", value: { key: "progress", value: value({ cycle, done: cycle * 2 }) } },
         metadata,
       });

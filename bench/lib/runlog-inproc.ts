@@ -18,3 +18,30 @@ export const postgresStoreFile = "src/store/postgres/postgres-event-store.ts";
 export async function loadMemoryStore() {
   return (await import("../../src/store/memory/memory-event-store.js")).createMemoryEventStore;
 }
+
+export async function loadReconstructor() {
+  return await import("../../src/reconstruct/create-reconstructor.js");
+}
+
+export async function loadFold() {
+  const [{ evolve }, { initialRunState }, { toRunState }, codec] = await Promise.all([
+    import("../../src/reconstruct/evolve.js"),
+    import("../../src/reconstruct/initial-state.js"),
+    import("../../src/reconstruct/to-run-state.js"),
+    import("../../src/reconstruct/snapshot-codec.js"),
+  ]);
+  return { evolve, initialRunState, toRunState, encodeSnapshot: codec.encodeSnapshot, decodeSnapshot: codec.decodeSnapshot };
+}
+
+export async function loadAppender() {
+  const [{ createAppender }, { silentLogger }, { defaultLimits }] = await Promise.all([
+    import("../../src/service/appender.js"),
+    import("../../src/logger.js"),
+    import("../../src/limits.js"),
+  ]);
+  return { createAppender, silentLogger, defaultLimits };
+}
+
+export async function loadPostgresStore() {
+  return (await import("../../src/store/postgres/postgres-event-store.js")).createPostgresEventStore;
+}

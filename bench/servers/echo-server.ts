@@ -10,7 +10,7 @@ import http2 from "node:http2";
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
-import { BytesValueSchema } from "@bufbuild/protobuf/wkt";
+import { BytesValueSchema, type BytesValue } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { EchoService, decodeStreamRequest, echoPath, streamPath } from "../lib/echo-service.js";
@@ -25,7 +25,7 @@ const identity = (b: Buffer): Buffer => b;
 const server = new grpc.Server({ "grpc.max_receive_message_length": 16 * 1024 * 1024 });
 server.register(
   echoPath,
-  (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, response),
+  (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, response),
   identity,
   identity,
   "unary",
@@ -62,12 +62,12 @@ const connectResponse = create(BytesValueSchema, { value: new Uint8Array(Math.ma
 const routes = (router: ConnectRouter): void => {
   router.service(EchoService, {
     echo: () => connectResponse,
-    async *stream(request: { value: Uint8Array }) {
+    async *stream(request: BytesValue) {
       const { count, size } = decodeStreamRequest(request.value);
       const message = create(BytesValueSchema, { value: new Uint8Array(Math.max(0, size - 3)) });
       for (let i = 0; i < count; i++) yield message;
     },
-  } as never);
+  });
 };
 const h2 = http2.createServer(connectNodeAdapter({ routes }));
 const httpPort = await new Promise<number>((resolve) =>

@@ -17,7 +17,8 @@
 //   - step.completed / step.failed: finished_at = event time; duration = the payload's,
 //     else finished_at − started_at. step.failed with will_retry → RETRYING, else FAILED.
 //   - compensation.completed: its steps_compensated are appended, and each named
-//     step already known becomes COMPENSATED.
+//     step already known becomes COMPENSATED — unless it is running: an attempt in
+//     flight has not been undone, and it may still complete or fail.
 //   - context.updated without a value sets the key to JSON null.
 //   - custom and snapshot events are counted, not interpreted.
 import { create } from "@bufbuild/protobuf";
@@ -219,7 +220,7 @@ export function evolve(state: RunModel, event: Event, type: EventType = eventTyp
         compensation.stepsCompensated = compensation.stepsCompensated.concat(names);
         for (const name of names) {
           const step = state.steps.get(name);
-          if (step !== undefined) step.status = StepStatus.COMPENSATED;
+          if (step !== undefined && step.status !== StepStatus.RUNNING) step.status = StepStatus.COMPENSATED;
         }
       }
       break;

@@ -76,6 +76,12 @@ export const lifecycleRules = {
     "only an attempt in progress can fail",
     "Skene, Nika, glyph",
   ),
+  stepScheduledNotRunning: rule(
+    "step-scheduled-not-running",
+    "step.scheduled for a step that is running",
+    "a running step is past scheduling; it must complete or fail before it can be scheduled again",
+    "Nika (task_scheduled → task_started)",
+  ),
   stepSkippedNotRunning: rule(
     "step-skipped-not-running",
     "step.skipped for a step that is running",
@@ -193,10 +199,18 @@ export function checkLifecycle(state: RunModel, event: Event, type: EventType, s
     case EventType.WORKFLOW_CANCELLED:
     case EventType.BRANCH_EVALUATED:
       return;
-    case EventType.STEP_SCHEDULED:
     case EventType.STEP_STARTED:
       needStep();
       return;
+    case EventType.STEP_SCHEDULED:
+    case EventType.STEP_SKIPPED: {
+      needStep();
+      if (state.steps.get(stepName)?.status === StepStatus.RUNNING) {
+        const r = type === EventType.STEP_SCHEDULED ? lifecycleRules.stepScheduledNotRunning : lifecycleRules.stepSkippedNotRunning;
+        violate(r, `step ${JSON.stringify(stepName)} is running`);
+      }
+      return;
+    }
     case EventType.STEP_COMPLETED:
     case EventType.STEP_FAILED: {
       needStep();
@@ -208,12 +222,6 @@ export function checkLifecycle(state: RunModel, event: Event, type: EventType, s
       }
       return;
     }
-    case EventType.STEP_SKIPPED:
-      needStep();
-      if (state.steps.get(stepName)?.status === StepStatus.RUNNING) {
-        violate(lifecycleRules.stepSkippedNotRunning, `step ${JSON.stringify(stepName)} is running`);
-      }
-      return;
     case EventType.SIGNAL_WAITING:
     case EventType.SIGNAL_RECEIVED:
     case EventType.SIGNAL_TIMEOUT: {

@@ -1,6 +1,7 @@
 // Append and AppendBatch share this: lifecycle validation made atomic with the
 // write, client expectations combined with the validator's, bounded retries
 // when only the server cared which sequence the run was at, and snapshots after.
+import { timestampNow, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Event } from "../../gen/runlog/v1/event_pb.js";
 import {
   ConcurrencyConflictError,
@@ -57,13 +58,39 @@ export function createAppender(deps: AppenderDeps): Appender {
     }
   }
 
-  async function afterAppend(typed: readonly Event[], result: AppendResult): Promise<void> {
+  /**
+   * The reconstructor folds the stored events into its cached states, so it must
+   * get them exactly as stored. What the store assigned (id, sequence, position)
+   * is in the result; a timestamp the store assigned (events with a client ID and
+   * no timestamp) is read back.
+   */
+  async function storedEvents(typed: readonly Event[], result: AppendResult): Promise<Event[]> {
     const stored = typed.map((event, i) => {
       const at = result.events[i]!;
       return { ...event, id: at.id, sequence: at.sequence, position: at.position };
     });
+    const missing = new Map<string, { first: bigint; last: bigint }>();
+    for (const event of stored) {
+      if (event.timestamp !== undefined) continue;
+      const range = missing.get(event.runId);
+      if (range === undefined) missing.set(event.runId, { first: event.sequence, last: event.sequence });
+      else if (event.sequence > range.last) range.last = event.sequence;
+    }
+    for (const [runId, { first, last }] of missing) {
+      const page = await store.load(runId, { afterSequence: first - 1n, limit: Number(last - first + 1n) });
+      const bySequence = new Map(page.events.map((e) => [e.sequence, e]));
+      stored.forEach((event, i) => {
+        if (event.runId === runId && event.timestamp === undefined) {
+          stored[i] = bySequence.get(event.sequence) ?? event;
+        }
+      });
+    }
+    return stored;
+  }
+
+  async function afterAppend(typed: readonly Event[], result: AppendResult): Promise<void> {
     try {
-      await reconstructor.afterAppend(stored);
+      await reconstructor.afterAppend(await storedEvents(typed, result));
     } catch (error) {
       // The events are stored; a missed snapshot only costs a longer replay later.
       logger.warn({ err: error }, "snapshot after append failed");
@@ -77,11 +104,15 @@ export function createAppender(deps: AppenderDeps): Appender {
     }
     // Every event checked and its type resolved: what the validator needs, and a
     // malformed event is INVALID_ARGUMENT before any lifecycle question is asked.
-    const typed = events.map((e, i) => ({ ...e, type: validateEvent(e, fieldOf(events.length, i), limits) }));
+    // An event without a client ID cannot be a retry, so the service may stamp it
+    // (the store would, with the same clock): the stored event is then known here.
+    let now: Timestamp | undefined;
+    const input = events.map((e) => (e.timestamp === undefined && e.id === "" ? { ...e, timestamp: (now ??= timestampNow()) } : e));
+    const typed = input.map((e, i) => ({ ...e, type: validateEvent(e, fieldOf(input.length, i), limits) }));
 
     if (!lifecycleValidation) {
       signal.throwIfAborted();
-      const result = await store.append(events, { expected: clientExpected });
+      const result = await store.append(input, { expected: clientExpected });
       if (!result.duplicate) await afterAppend(typed, result);
       return result;
     }
@@ -114,7 +145,7 @@ export function createAppender(deps: AppenderDeps): Appender {
       signal.throwIfAborted();
       let result: AppendResult;
       try {
-        result = await store.append(events, { expected });
+        result = await store.append(input, { expected });
       } catch (error) {
         if (error instanceof ConcurrencyConflictError && attempt < maxAttempts && serverNumbered(error.runId)) {
           continue; // the run moved since validation; validate against the new history

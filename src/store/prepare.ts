@@ -88,7 +88,8 @@ function checkConsecutive(events: readonly Event[], indexes: readonly number[], 
     if (previous !== undefined && sequence !== previous + 1n) {
       throw new InvalidArgumentError(
         `${field(i)}.sequence`,
-        `is ${sequence}, but the run's previous event in the batch, ${field(previousIndex)}, has sequence ${previous}: a run's sequences in a batch must be consecutive`,
+        `is ${sequence}, but the run's previous event in the batch, ${field(previousIndex)}, has sequence ${previous}: ` +
+          "a run's sequences in a batch must be consecutive",
       );
     }
     previous = sequence;

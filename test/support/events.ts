@@ -344,11 +344,23 @@ export function oneOfEveryType(runId: string, childRunId = `${runId}-child`): Ev
     metadata: { "trace-id": `trace-${n}`, tenant: "acme" },
   });
   return [
-    workflowStarted(runId, { workflowName: "order", version: 3, input: { order: 42, items: ["a", "b"], rush: true, note: null }, taskCount: 7 }, at(1)),
+    workflowStarted(
+      runId,
+      { workflowName: "order", version: 3, input: { order: 42, items: ["a", "b"], rush: true, note: null }, taskCount: 7 },
+      at(1),
+    ),
     stepScheduled(runId, { dependencies: ["validate", "reserve"] }, { ...at(2), stepName: "charge" }),
     stepStarted(runId, { attempt: 1, assignedTo: [newId(), newId()] }, { ...at(3), stepName: "charge" }),
-    stepFailed(runId, { error: "card declined", attempt: 1, willRetry: true, duration: durationFromMs(1500) }, { ...at(4), stepName: "charge" }),
-    stepCompleted(runId, { duration: { seconds: 1n, nanos: 500_000_001 } }, { ...at(5), stepName: "charge", output: { receipt: "r-1", amount: 12.5 } }),
+    stepFailed(
+      runId,
+      { error: "card declined", attempt: 1, willRetry: true, duration: durationFromMs(1500) },
+      { ...at(4), stepName: "charge" },
+    ),
+    stepCompleted(
+      runId,
+      { duration: { seconds: 1n, nanos: 500_000_001 } },
+      { ...at(5), stepName: "charge", output: { receipt: "r-1", amount: 12.5 } },
+    ),
     stepSkipped(runId, { reason: "not needed" }, { ...at(6), stepName: "gift-wrap" }),
     branchEvaluated(runId, { branchName: "shipping", choice: "express" }, at(7)),
     signalWaiting(runId, { signalName: "approval", timeoutAt: timestampFromMs(Date.UTC(2025, 0, 2)) }, at(8)),
@@ -368,6 +380,10 @@ export function oneOfEveryType(runId: string, childRunId = `${runId}-child`): Ev
     compensationCompleted(runId, { stepsCompensated: ["reserve", "validate"] }, { ...at(22), output: "done" }),
     workflowFailed(runId, { error: "payment", failedStep: "charge", recoverable: true }, at(23)),
     workflowCancelled(runId, { reason: "customer asked" }, at(24)),
-    workflowCompleted(runId, { output: { status: "ok" }, duration: durationFromMs(25_000) }, { ...at(25), output: { status: "ok" } }),
+    workflowCompleted(
+      runId,
+      { output: { status: "ok" }, duration: durationFromMs(25_000) },
+      { ...at(25), output: { status: "ok" } },
+    ),
   ];
 }

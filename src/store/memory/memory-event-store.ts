@@ -14,7 +14,7 @@
 // its checks and its mutation, so no interleaving of calls can break an invariant
 // and no reader ever sees half a batch.
 import type { Event } from "../../../gen/runlog/v1/event_pb.js";
-import { InvalidArgumentError, UnavailableError } from "../../errors.js";
+import { UnavailableError } from "../../errors.js";
 import { initialRunStatus, trackRunStatus, type RunStatusTrack } from "../../events/run-status.js";
 import { validateRunId } from "../../events/validate.js";
 import { defaultLimits, type Limits } from "../../limits.js";
@@ -35,6 +35,7 @@ import type {
 import { checkExpectedSequence, numberRunEvents } from "../expected-sequence.js";
 import { compileFilter, type EventPredicate } from "../filter.js";
 import { resolveRetry } from "../idempotency.js";
+import { decodeRunPageToken, encodeRunPageToken, nonNegative, pageLimit, runPageSize } from "../paging.js";
 import { prepareBatch } from "../prepare.js";
 import type { SnapshotStore } from "../snapshot-store.js";
 import { createMemorySnapshotStore } from "./memory-snapshot-store.js";
@@ -50,9 +51,6 @@ export interface MemoryEventStoreOptions {
    */
   readonly onListenerError?: (error: unknown) => void;
 }
-
-/** ListRuns page size when the caller gives none. */
-const defaultRunPageSize = 100;
 
 interface RunRecord {
   readonly runId: string;
@@ -176,7 +174,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     assertOpen();
     validateRunId(runId, "run_id", limits);
     const after = nonNegative(loadOptions?.afterSequence ?? 0n, "after_sequence");
-    const limit = pageLimit(loadOptions?.limit);
+    const limit = pageLimit(loadOptions?.limit, limits);
     const filter = loadOptions?.filter;
     const predicate = filter && compileFilter({ types: filter.types, stepNames: filter.stepNames });
     const events = runs.get(runId)?.events ?? [];
@@ -194,7 +192,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     const head = log.length;
     const after = nonNegative(readOptions?.afterPosition ?? 0n, "after_position");
     const to = nonNegative(readOptions?.toPosition ?? 0n, "to_position");
-    const limit = pageLimit(readOptions?.limit);
+    const limit = pageLimit(readOptions?.limit, limits);
     const predicate = compileFilter(readOptions?.filter);
     const end = to === 0n ? head : Math.min(Number(to), head);
     const start = Math.min(Number(after), end);
@@ -252,12 +250,12 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     const prefix = listOptions?.runIdPrefix ?? "";
     const workflows = listOptions?.workflowNames?.length ? new Set(listOptions.workflowNames) : undefined;
     const statuses = listOptions?.statuses?.length ? new Set(listOptions.statuses) : undefined;
-    const pageSize = runPageSize(listOptions?.pageSize);
+    const pageSize = runPageSize(listOptions?.pageSize, limits);
     const token = listOptions?.pageToken ?? "";
     // Run IDs are sorted: those with the prefix form one block starting at
     // lowerBound(prefix); a page starts after the token's run ID.
     let i = lowerBound(runIds, prefix);
-    if (token !== "") i = Math.max(i, upperBound(runIds, decodePageToken(token)));
+    if (token !== "") i = Math.max(i, upperBound(runIds, decodeRunPageToken(token)));
     const summaries: RunSummary[] = [];
     let more = false;
     for (; i < runIds.length; i++) {
@@ -273,19 +271,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       summaries.push(summarize(run));
     }
     const last = summaries[summaries.length - 1];
-    return { runs: summaries, nextPageToken: more && last !== undefined ? encodePageToken(last.runId) : "" };
-  }
-
-  function pageLimit(limit: number | undefined): number {
-    if (limit === undefined || limit === 0) return limits.maxPageEvents;
-    if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError("limit", "must be a non-negative integer");
-    return Math.min(limit, limits.maxPageEvents);
-  }
-
-  function runPageSize(size: number | undefined): number {
-    if (size === undefined || size === 0) return Math.min(defaultRunPageSize, limits.maxPageEvents);
-    if (!Number.isInteger(size) || size < 0) throw new InvalidArgumentError("page_size", "must be a non-negative integer");
-    return Math.min(size, limits.maxPageEvents);
+    return { runs: summaries, nextPageToken: more && last !== undefined ? encodeRunPageToken(last.runId) : "" };
   }
 
   const snapshots: SnapshotStore = {
@@ -349,11 +335,6 @@ function summarize(run: RunRecord): RunSummary {
   };
 }
 
-function nonNegative(value: bigint, field: string): bigint {
-  if (value < 0n) throw new InvalidArgumentError(field, "must not be negative");
-  return value;
-}
-
 /** First index whose value is >= key. */
 function lowerBound(sorted: readonly string[], key: string): number {
   let lo = 0;
@@ -376,19 +357,4 @@ function upperBound(sorted: readonly string[], key: string): number {
     else hi = mid;
   }
   return lo;
-}
-
-// Page tokens are opaque to clients: the last run ID of the page, base64url.
-const tokenPrefix = "r1.";
-
-function encodePageToken(runId: string): string {
-  return tokenPrefix + Buffer.from(runId, "utf8").toString("base64url");
-}
-
-function decodePageToken(token: string): string {
-  if (token.startsWith(tokenPrefix)) {
-    const runId = Buffer.from(token.slice(tokenPrefix.length), "base64url").toString("utf8");
-    if (runId !== "" && encodePageToken(runId) === token) return runId;
-  }
-  throw new InvalidArgumentError("page_token", "is not a token from a previous ListRuns response");
 }

@@ -86,53 +86,98 @@ CREATE TABLE ${s}.settings (
   CONSTRAINT settings_pkey PRIMARY KEY (name)
 );
 
--- The first step of an append, in one round trip:
---  1. xid-gated mode (p_positions > 0): under a momentary advisory lock, assign this
---     transaction's xid and allocate p_positions consecutive positions. The lock makes
---     allocation order equal xid order, which is what lets readers gate on
---     pg_snapshot_xmin. It must be the transaction's first write (checked).
---  2. Lock the batch's runs (upsert, in run_id order: no deadlocks between batches) and
---     return their summaries; read the runs that only carry an expectation (FOR SHARE).
---  3. Return the stored events with the batch's client-chosen IDs (idempotent retries).
--- Rows: kind 'p' (o_position = first allocated position, 0 when none), 'r' (a run),
--- 'e' (a stored event).
-CREATE FUNCTION ${s}.begin_append(p_positions integer, p_lock_run_ids text[], p_check_run_ids text[], p_event_ids uuid[])
-RETURNS TABLE (
-  o_kind "char", o_run_id text, o_sequence bigint, o_workflow_name text, o_status smallint,
-  o_waiting_signals integer, o_started boolean, o_position bigint, o_payload bytea
-)
+-- An append's write: the whole transaction, one statement (autocommit), after the
+-- writer has read the runs and decided everything with the shared rules (numbering,
+-- expectations, summaries; append-transaction.ts). This function:
+--  1. xid-gated mode: under a momentary advisory lock, assigns the transaction's xid
+--     and allocates the batch's positions, so that xid order is position order (what
+--     lets readers gate on pg_snapshot_xmin). Must be the transaction's first write.
+--  2. Locks the batch's runs (upsert, in run_id order: batches never deadlock) and the
+--     runs that only carry an expectation (FOR SHARE), and checks that none moved since
+--     the writer read them; if one did, raises RLC01 and the writer starts over.
+--  3. serialized mode: takes the positions from the log_head counter, whose row lock,
+--     held to commit, serializes position assignment.
+--  4. Inserts the events, updates the run summaries, NOTIFYs when asked.
+-- Returns the position before the batch's first.
+CREATE FUNCTION ${s}.append_events(
+  p_gated boolean,
+  p_run_ids text[], p_seen bigint[],
+  p_check_run_ids text[], p_check_seen bigint[],
+  p_event_run_ids text[], p_sequences bigint[], p_ids uuid[], p_types smallint[], p_step_names text[], p_payloads bytea[],
+  p_last_sequences bigint[], p_workflow_names text[], p_workflow_started boolean[], p_statuses smallint[],
+  p_waiting_signals integer[], p_first_seconds bigint[], p_first_nanos integer[], p_last_seconds bigint[], p_last_nanos integer[],
+  p_notify_channel text, p_notify_payload_prefix text
+) RETURNS bigint
 LANGUAGE plpgsql AS $fn$
 DECLARE
-  v_first bigint := 0;
+  v_count integer := cardinality(p_ids);
+  v_base bigint;
+  v_moved text;
 BEGIN
-  IF p_positions > 0 THEN
+  IF p_gated THEN
     IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
       RAISE EXCEPTION 'runlog: positions must be allocated before the transaction writes anything';
     END IF;
     PERFORM pg_advisory_lock(${positionLockKey(schema)});
     PERFORM pg_current_xact_id();
-    v_first := nextval('${s}.positions');
-    IF p_positions > 1 THEN
-      PERFORM setval('${s}.positions', v_first + p_positions - 1, true);
+    v_base := nextval('${s}.positions') - 1;
+    IF v_count > 1 THEN
+      PERFORM setval('${s}.positions', v_base + v_count, true);
     END IF;
     PERFORM pg_advisory_unlock(${positionLockKey(schema)});
   END IF;
-  RETURN QUERY SELECT 'p'::"char", NULL::text, NULL::bigint, NULL::text, NULL::smallint, NULL::integer, NULL::boolean, v_first, NULL::bytea;
-  RETURN QUERY
+
+  WITH locked AS (
     INSERT INTO ${s}.runs AS r (run_id)
-    SELECT u.run_id FROM unnest(p_lock_run_ids) AS u(run_id) ORDER BY u.run_id COLLATE "C"
+    SELECT u.run_id FROM unnest(p_run_ids) AS u(run_id) ORDER BY u.run_id COLLATE "C"
     ON CONFLICT (run_id) DO UPDATE SET run_id = EXCLUDED.run_id
-    RETURNING 'r'::"char", r.run_id::text, r.last_sequence, r.workflow_name, r.status, r.waiting_signals, r.workflow_started, NULL::bigint, NULL::bytea;
-  IF cardinality(p_check_run_ids) > 0 THEN
-    RETURN QUERY
-      SELECT 'r'::"char", r.run_id::text, r.last_sequence, r.workflow_name, r.status, r.waiting_signals, r.workflow_started, NULL::bigint, NULL::bytea
-      FROM ${s}.runs AS r WHERE r.run_id = ANY (p_check_run_ids) ORDER BY r.run_id FOR SHARE;
+    RETURNING r.run_id, r.last_sequence
+  )
+  SELECT l.run_id INTO v_moved
+  FROM locked AS l JOIN unnest(p_run_ids, p_seen) AS u(run_id, seen) ON u.run_id = l.run_id
+  WHERE l.last_sequence <> u.seen LIMIT 1;
+  IF v_moved IS NULL AND cardinality(p_check_run_ids) > 0 THEN
+    SELECT u.run_id INTO v_moved
+    FROM unnest(p_check_run_ids, p_check_seen) AS u(run_id, seen)
+    LEFT JOIN (
+      SELECT r.run_id, r.last_sequence FROM ${s}.runs AS r
+      WHERE r.run_id = ANY (p_check_run_ids) ORDER BY r.run_id FOR SHARE
+    ) AS c ON c.run_id = u.run_id
+    WHERE coalesce(c.last_sequence, 0) <> u.seen LIMIT 1;
   END IF;
-  IF cardinality(p_event_ids) > 0 THEN
-    RETURN QUERY
-      SELECT 'e'::"char", e.run_id::text, e.sequence, NULL::text, NULL::smallint, NULL::integer, NULL::boolean, e.position, e.payload
-      FROM ${s}.events AS e WHERE e.id = ANY (p_event_ids);
+  IF v_moved IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'RLC01', MESSAGE = 'runlog: run ' || v_moved || ' changed since it was read';
   END IF;
+
+  IF NOT p_gated THEN
+    UPDATE ${s}.log_head SET position = position + v_count WHERE singleton RETURNING position - v_count INTO v_base;
+  END IF;
+
+  INSERT INTO ${s}.events (position, run_id, sequence, id, type, step_name, tx_id, payload)
+  SELECT v_base + u.ord, u.run_id, u.sequence, u.id, u.type, u.step_name, pg_current_xact_id(), u.payload
+  FROM unnest(p_event_run_ids, p_sequences, p_ids, p_types, p_step_names, p_payloads)
+    WITH ORDINALITY AS u(run_id, sequence, id, type, step_name, payload, ord);
+
+  UPDATE ${s}.runs AS r SET
+    last_sequence = u.last_sequence,
+    workflow_name = u.workflow_name,
+    workflow_started = u.workflow_started,
+    status = u.status,
+    waiting_signals = u.waiting_signals,
+    first_event_seconds = coalesce(r.first_event_seconds, u.first_seconds),
+    first_event_nanos = coalesce(r.first_event_nanos, u.first_nanos),
+    last_event_seconds = u.last_seconds,
+    last_event_nanos = u.last_nanos
+  FROM unnest(p_run_ids, p_last_sequences, p_workflow_names, p_workflow_started, p_statuses, p_waiting_signals,
+              p_first_seconds, p_first_nanos, p_last_seconds, p_last_nanos)
+    AS u(run_id, last_sequence, workflow_name, workflow_started, status, waiting_signals,
+         first_seconds, first_nanos, last_seconds, last_nanos)
+  WHERE r.run_id = u.run_id;
+
+  IF p_notify_channel IS NOT NULL THEN
+    PERFORM pg_notify(p_notify_channel, p_notify_payload_prefix || (v_base + v_count)::text);
+  END IF;
+  RETURN v_base;
 END
 $fn$;
 `,

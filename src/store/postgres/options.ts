@@ -30,6 +30,13 @@ export interface PostgresEventStoreOptions {
   readonly notifyChannel?: string;
   /** Default "serialized" (adr/0005). Every server on one schema must use the same mode. */
   readonly positions?: PositionMode;
+  /**
+   * NOTIFY inside the append transaction instead of right after it. Inside, a server that
+   * dies between commit and NOTIFY cannot lose the wake-up, but PostgreSQL serializes the
+   * commits of notifying transactions (a global lock), which costs write throughput
+   * (adr/0005). Default false: after commit, coalesced; the poll covers a lost one.
+   */
+  readonly notifyInTransaction?: boolean;
   /** Run the migrations at start-up. Default true. When false, the schema must be current. */
   readonly migrate?: boolean;
   /** The change feed reads the log this often even without a notification (safety net). Default 1000. */
@@ -55,6 +62,7 @@ export interface PostgresStoreConfig {
   readonly schema: string;
   readonly notifyChannel: string;
   readonly positions: PositionMode;
+  readonly notifyInTransaction: boolean;
   readonly migrate: boolean;
   readonly pollIntervalMs: number;
   readonly connectTimeoutMs: number;
@@ -79,6 +87,7 @@ export function compilePostgresOptions(options: PostgresEventStoreOptions): Post
     schema,
     notifyChannel: checkChannelName(options.notifyChannel ?? `${schema}_events`.slice(0, 63), "postgres notifyChannel"),
     positions,
+    notifyInTransaction: options.notifyInTransaction ?? false,
     migrate: options.migrate ?? true,
     pollIntervalMs: positiveInteger(options.pollIntervalMs ?? 1000, "postgres pollIntervalMs"),
     connectTimeoutMs: positiveInteger(options.connectTimeoutMs ?? 5000, "postgres connectTimeoutMs"),

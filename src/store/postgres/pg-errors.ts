@@ -64,12 +64,6 @@ export function isConnectionError(error: unknown): boolean {
   return false;
 }
 
-/** Transient conflicts PostgreSQL asks the client to retry. */
-export function isRetryableTransactionError(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === "40001" /* serialization_failure */ || code === "40P01" /* deadlock_detected */;
-}
-
 /** Maps a driver error to the domain: connection problems → UnavailableError; everything else unchanged. */
 export function toStoreError(error: unknown, operation: string): unknown {
   if (error instanceof UnavailableError) return error;

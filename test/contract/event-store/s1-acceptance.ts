@@ -153,8 +153,9 @@ export function s1Acceptance(ctx: ContractContext): void {
       const store = ctx.store();
       const runId = uniqueRunId();
       const id = newId();
+      const other = uniqueRunId("other");
       await store.append([stepStarted(runId, {}, { id, sequence: 1, stepName: "a" })]);
-      const before = await stateOf(store, [runId]);
+      const before = await stateOf(store, [runId, other]);
       // Same ID, a different event (next sequence, another step).
       const error = await rejection(
         store.append([stepStarted(runId, {}, { id, sequence: 2, stepName: "b" })]),
@@ -164,7 +165,6 @@ export function s1Acceptance(ctx: ContractContext): void {
       expect(error.runId).toBe(runId);
       expect(error.sequence).toBe(1n);
       // Same ID in another run.
-      const other = uniqueRunId("other");
       const across = await rejection(store.append([stepStarted(other, {}, { id, stepName: "a" })]), EventIdConflictError);
       expect(across.runId).toBe(runId);
       expect(await stateOf(store, [runId, other])).toEqual(before);
@@ -267,7 +267,11 @@ export function s1Acceptance(ctx: ContractContext): void {
       const runId = uniqueRunId();
       const input = [
         workflowStarted(runId, { workflowName: "order", input: { n: 1 } }, { metadata: { "trace-id": "t1" } }),
-        stepCompleted(runId, {}, { stepName: "charge", output: { paid: 12.5, tags: ["a"] }, timestamp: create(TimestampSchema, { seconds: 1_700_000_000n, nanos: 123_456_789 }) }),
+        stepCompleted(runId, {}, {
+          stepName: "charge",
+          output: { paid: 12.5, tags: ["a"] },
+          timestamp: create(TimestampSchema, { seconds: 1_700_000_000n, nanos: 123_456_789 }),
+        }),
       ];
       await store.append(input);
       const events = await loadAll(store, runId);

@@ -1,0 +1,562 @@
+// Over the wire: runlog in its own process (bench/servers/runlog-server.ts,
+// memory store, default flags) and the bare echo ceiling in its own process
+// (bench/servers/echo-server.ts), driven by the same grpc-js client from the
+// benchmark process. Client and server never share an event loop: on the
+// 2-core machine each gets one core, for runlog and for the ceiling alike.
+import { create, toBinary } from "@bufbuild/protobuf";
+import { EmptySchema } from "@bufbuild/protobuf/wkt";
+import type * as grpc from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
+import { EventSchema } from "../../gen/runlog/v1/event_pb.js";
+import {
+  AppendResponseSchema,
+  GetLastSequenceRequestSchema,
+  GetRunStateRequestSchema,
+  LoadRequestSchema,
+  ReadLogRequestSchema,
+  SubscribeRequestSchema,
+} from "../../gen/runlog/v1/event_store_pb.js";
+import { defineCase, type BenchCase, type CorpusGroup, type RatioSpec, type RunContext } from "../lib/bench-case.js";
+import { echoPath, encodeStreamRequest, streamPath } from "../lib/echo-service.js";
+import {
+  conflictActual,
+  eventStorePath,
+  isGrpcError,
+  rawClient,
+  serverStream,
+  unary,
+} from "../lib/grpc-client.js";
+import { encodeAppend, encodeAppendBatch, repeatableEvent, workflowBody, workflowHistory, workflowStarted } from "../lib/history.js";
+import { closedLoop, openLoop, sleep } from "../lib/load.js";
+import type { ServerProcess } from "../lib/process.js";
+import { runlogServerAvailable, startEcho, startRunlog, type Ports } from "../lib/servers.js";
+import { catchUpEvents, durationMs, pick } from "../lib/sizes.js";
+import { createLatencyRecorder } from "../lib/stats.js";
+import { F, countEvents, indexFromEventId, indexedEventId, scanSubscribeResponse, varintField, bytesField } from "../lib/wire.js";
+
+const Append = eventStorePath("Append");
+const AppendBatch = eventStorePath("AppendBatch");
+const Load = eventStorePath("Load");
+const ReadLog = eventStorePath("ReadLog");
+const Subscribe = eventStorePath("Subscribe");
+const GetRunState = eventStorePath("GetRunState");
+const GetLastSequence = eventStorePath("GetLastSequence");
+
+/** An AppendResponse as runlog sends it: the echo ceiling answers with this many bytes. */
+export const appendResponseBytes = toBinary(
+  AppendResponseSchema,
+  create(AppendResponseSchema, {
+    event: { id: "0190f7a2-5c1e-7c3a-9d2b-1f2e3d4c5b6a", runId: "u-000000-00", sequence: 12_345n, position: 1_234_567n },
+  }),
+).length;
+export const appendRequestBytes = encodeAppend(repeatableEvent("u-000000-00")).length;
+const eventBytes = toBinary(EventSchema, workflowHistory("u-000000-00", 3)[2]!).length;
+
+let uniq = Date.now() % 1_000_000;
+const tag = () => (uniq++).toString(36);
+let idTag = (Date.now() % 0xffff) * 0x10000;
+
+const runlogAvailable = () => runlogServerAvailable();
+
+interface Wire {
+  readonly server: ServerProcess<Ports>;
+  readonly client: grpc.Client;
+}
+
+async function runlogWire(ctx: RunContext, args: readonly string[] = []): Promise<Wire> {
+  const server = await startRunlog(ctx, args);
+  return { server, client: rawClient(server.info.grpcPort) };
+}
+
+async function echoWire(ctx: RunContext, responseBytes = appendResponseBytes): Promise<Wire> {
+  const server = await startEcho(ctx, responseBytes);
+  return { server, client: rawClient(server.info.grpcPort) };
+}
+
+async function closeWire(w: Wire): Promise<void> {
+  w.client.close();
+  await w.server.stop();
+}
+
+/** Starts `runs` runs (workflow.started) over the wire. */
+async function startRuns(client: grpc.Client, runs: readonly string[]): Promise<void> {
+  await Promise.all(runs.map((r) => unary(client, Append, encodeAppend(workflowStarted(r)))));
+}
+
+/** Appends whole histories with AppendBatch (≤ 1,000 per call), `lanes` calls in flight. */
+async function preload(client: grpc.Client, runs: number, perRun: number, prefix: string, lanes = 2): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    for (;;) {
+      const r = next++;
+      if (r >= runs) return;
+      const history = workflowHistory(`${prefix}-${r}`, perRun, { serverSequences: true });
+      for (let i = 0; i < history.length; i += 1000) await unary(client, AppendBatch, encodeAppendBatch(history.slice(i, i + 1000)));
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
+}
+
+// ---- unary Append next to the echo ceiling -----------------------------------------
+
+function unaryRunlog(lanes: number): BenchCase {
+  return defineCase<Wire & { requests: Uint8Array[] }>({
+    name: `runlog.grpc.append.unary.c${lanes}`,
+    method: `unary Append over the gRPC port (grpc-js client, one HTTP/2 connection, ${lanes} call(s) in flight, each lane on its own started run): a ${appendRequestBytes}-byte AppendRequest (context.updated, server-assigned id and sequence) encoded once per lane and resent; lifecycle validation on, snapshots every 100 (server defaults); closed loop 2.5 s after a 0.5 s warm-up`,
+    metric: "rpc/s",
+    better: "higher",
+    interleave: `append.unary.c${lanes}`,
+    available: runlogAvailable,
+    async setup(ctx) {
+      const w = await runlogWire(ctx);
+      const t = tag();
+      const runs = Array.from({ length: lanes }, (_, l) => `u-${t}-${l}`);
+      await startRuns(w.client, runs);
+      const requests = runs.map((r) => encodeAppend(repeatableEvent(r)));
+      await closedLoop(lanes, 500, (lane) => unary(w.client, Append, requests[lane]!).then(() => 1));
+      return { ...w, requests };
+    },
+    async run(s, ctx) {
+      const r = await closedLoop(lanes, durationMs(ctx), (lane) => unary(s.client, Append, s.requests[lane]!).then(() => 1));
+      return { "rpc/s": r.perSecond, "p50 ms": r.latency.percentile(0.5), "p99 ms": r.latency.percentile(0.99) };
+    },
+    teardown: closeWire,
+  });
+}
+
+function unaryEcho(lanes: number): BenchCase {
+  return defineCase<Wire & { request: Uint8Array }>({
+    name: `ceiling.grpc-js.echo.unary.c${lanes}`,
+    method: `bare grpc-js echo (identity serializers, handler answers at once) in its own process: the same ${appendRequestBytes}-byte request, a ${appendResponseBytes}-byte response (an AppendResponse's size), same client, ${lanes} in flight, closed loop 2.5 s after a 0.5 s warm-up`,
+    metric: "rpc/s",
+    better: "higher",
+    interleave: `append.unary.c${lanes}`,
+    async setup(ctx) {
+      const w = await echoWire(ctx);
+      const request = encodeAppend(repeatableEvent("u-000000-00"));
+      await closedLoop(lanes, 500, () => unary(w.client, echoPath, request).then(() => 1));
+      return { ...w, request };
+    },
+    async run(s, ctx) {
+      const r = await closedLoop(lanes, durationMs(ctx), () => unary(s.client, echoPath, s.request).then(() => 1));
+      return { "rpc/s": r.perSecond, "p50 ms": r.latency.percentile(0.5), "p99 ms": r.latency.percentile(0.99) };
+    },
+    teardown: closeWire,
+  });
+}
+
+/** The sequence in an AppendResponse's bytes. */
+function appendedSequence(b: Uint8Array): number {
+  const event = bytesField(b, 0, b.length, 1);
+  return event ? (varintField(b, event[0], event[1], 3) ?? 0) : 0;
+}
+
+function hotRun(lanes: number): BenchCase {
+  return defineCase<Wire>({
+    name: `runlog.grpc.append.hot-run.c${lanes}`,
+    method: `${lanes} lanes append to ONE run over gRPC, each with expected_last_sequence = what it last saw; on ABORTED the lane takes the actual sequence from the ConcurrencyConflict detail (grpc-status-details-bin) and retries. rpc/s counts successful appends; closed loop 2.5 s, a fresh run per repetition`,
+    metric: "appends/s",
+    better: "higher",
+    interleave: `append.hot.c${lanes}`,
+    available: runlogAvailable,
+    setup: (ctx) => runlogWire(ctx),
+    async run(s, ctx) {
+      const run = `hot-${tag()}`;
+      await startRuns(s.client, [run]);
+      const belief = new Array<number>(lanes).fill(1);
+      const event = repeatableEvent(run);
+      let conflicts = 0;
+      const r = await closedLoop(lanes, durationMs(ctx), async (lane) => {
+        try {
+          const res = await unary(s.client, Append, encodeAppend(event, BigInt(belief[lane]!)));
+          belief[lane] = appendedSequence(res);
+          return 1;
+        } catch (error) {
+          if (!isGrpcError(error, status.ABORTED)) throw error;
+          conflicts++;
+          const actual = conflictActual(error);
+          if (actual !== undefined) belief[lane] = actual;
+          else {
+            const res = await unary(s.client, GetLastSequence, toBinary(GetLastSequenceRequestSchema, create(GetLastSequenceRequestSchema, { runId: run })));
+            belief[lane] = varintField(res, 0, res.length, 1) ?? 0;
+          }
+          return 0;
+        }
+      });
+      return { "appends/s": r.perSecond, "conflicts/s": conflicts / r.seconds, "conflict share": conflicts / (conflicts + r.ops) };
+    },
+    teardown: closeWire,
+  });
+}
+
+// ---- AppendBatch ---------------------------------------------------------------------
+
+function appendBatch(size: number): BenchCase {
+  const lanes = 4;
+  return defineCase<Wire & { requests: Uint8Array[] }>({
+    name: `runlog.grpc.append-batch.b${size}`,
+    method: `AppendBatch of ${size} realistic workflow events of one run (steps started/completed/failed-and-retried with JSON outputs, branches, context updates; server-assigned sequences), encoded once per lane and resent; ${lanes} lanes on distinct started runs, closed loop 2.5 s`,
+    metric: "events/s",
+    better: "higher",
+    interleave: `append.batch.b${size}`,
+    target: size >= 100 ? { op: ">=", value: 300_000, source: "issue 5 / ARCHITECTURE §10: AppendBatch ≥ 300,000 events/s over gRPC (memory store)" } : undefined,
+    available: runlogAvailable,
+    async setup(ctx) {
+      const w = await runlogWire(ctx);
+      const t = tag();
+      const runs = Array.from({ length: lanes }, (_, l) => `b-${t}-${l}`);
+      await startRuns(w.client, runs);
+      const requests = runs.map((r) => encodeAppendBatch(workflowBody(r, 1, size, { serverSequences: true })));
+      await closedLoop(lanes, 500, (lane) => unary(w.client, AppendBatch, requests[lane]!).then(() => size));
+      return { ...w, requests };
+    },
+    async run(s, ctx) {
+      const r = await closedLoop(lanes, durationMs(ctx), (lane) => unary(s.client, AppendBatch, s.requests[lane]!).then(() => size));
+      return { "events/s": r.perSecond, "batch p50 ms": r.latency.percentile(0.5), "MB/s in": (r.perSecond / size) * s.requests[0]!.length / 1e6 };
+    },
+    teardown: closeWire,
+  });
+}
+
+// ---- reads ---------------------------------------------------------------------------
+
+const loadCase = defineCase<Wire & { requests: Uint8Array[] }>({
+  name: "runlog.grpc.load-10k",
+  method: "Load of a 10,000-event run (whole run in one response, default max page 10,000), 10 such runs round robin, 2 calls in flight, closed loop 2.5 s; the client counts events with a wire scan",
+  metric: "events/s",
+  better: "higher",
+  interleave: "load-10k",
+  available: runlogAvailable,
+  async setup(ctx) {
+    const w = await runlogWire(ctx);
+    await preload(w.client, 10, 10_000, "load");
+    const requests = Array.from({ length: 10 }, (_, r) => toBinary(LoadRequestSchema, create(LoadRequestSchema, { runId: `load-${r}` })));
+    return { ...w, requests };
+  },
+  async run(s, ctx) {
+    const r = await closedLoop(2, durationMs(ctx), async (_lane, i) => {
+      const res = await unary(s.client, Load, s.requests[i % s.requests.length]!);
+      const n = countEvents(res);
+      if (n !== 10_000) throw new Error(`Load returned ${n} events`);
+      return n;
+    });
+    return { "events/s": r.perSecond, "ms/load p50": r.latency.percentile(0.5) };
+  },
+  teardown: closeWire,
+});
+
+const readLogCase = defineCase<Wire & { total: number }>({
+  name: "runlog.grpc.read-log.page-1000",
+  method: "ReadLog(after_position, limit 1000) paging from the start to the head of a 100,000-event log (10,000 quick), one call at a time",
+  metric: "events/s",
+  better: "higher",
+  available: runlogAvailable,
+  async setup(ctx) {
+    const w = await runlogWire(ctx);
+    const runs = pick(ctx, 100, 10);
+    await preload(w.client, runs, 1000, "log");
+    return { ...w, total: runs * 1000 };
+  },
+  async run(s) {
+    let after = 0;
+    let events = 0;
+    const t0 = performance.now();
+    for (;;) {
+      const res = await unary(s.client, ReadLog, toBinary(ReadLogRequestSchema, create(ReadLogRequestSchema, { afterPosition: BigInt(after), limit: 1000 })));
+      events += countEvents(res);
+      after = varintField(res, 0, res.length, F.readLogNextAfter) ?? after;
+      if (!varintField(res, 0, res.length, F.readLogHasMore)) break;
+    }
+    const ms = performance.now() - t0;
+    if (events !== s.total) throw new Error(`read ${events} of ${s.total}`);
+    return { "events/s": (events * 1000) / ms };
+  },
+  teardown: closeWire,
+});
+
+// ---- Subscribe catch-up and the server-stream ceiling -----------------------------------
+
+const subscribeAll = toBinary(SubscribeRequestSchema, create(SubscribeRequestSchema, {}));
+const subscribeFromNow = toBinary(
+  SubscribeRequestSchema,
+  create(SubscribeRequestSchema, { start: { case: "fromNow", value: create(EmptySchema) } }),
+);
+
+const catchUpCase = defineCase<Wire & { total: number }>({
+  name: "runlog.grpc.subscribe.catch-up",
+  method: "Subscribe(all runs, from the beginning) on a server holding 1,000,000 events (100,000 quick; 1,000 runs of realistic events, appended by AppendBatch), from the call until caught_up; one client, events counted by a wire scan",
+  metric: "events/s",
+  better: "higher",
+  reps: 3,
+  interleave: "catch-up",
+  target: { op: ">=", value: 300_000, source: "issue 5 / ARCHITECTURE §10: Subscribe catch-up ≥ 300,000 events/s to one client" },
+  available: runlogAvailable,
+  async setup(ctx) {
+    const w = await runlogWire(ctx);
+    const total = catchUpEvents(ctx);
+    const t0 = performance.now();
+    await preload(w.client, total / 1000, 1000, "cu");
+    ctx.log(`preloaded ${total} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return { ...w, total };
+  },
+  async run(s) {
+    let events = 0;
+    let messages = 0;
+    let bytes = 0;
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const h = serverStream(s.client, Subscribe, subscribeAll, (b) => {
+        messages++;
+        bytes += b.length;
+        const scan = scanSubscribeResponse(b);
+        events += scan.count;
+        if (scan.kind === F.subscribeCaughtUp) {
+          h.cancel();
+          resolve();
+        }
+      });
+      h.done.then(() => reject(new Error("stream ended before caught_up")), reject);
+    });
+    const ms = performance.now() - t0;
+    if (events !== s.total) throw new Error(`caught up after ${events} of ${s.total} events`);
+    return { "events/s": (events * 1000) / ms, "MB/s": bytes / 1000 / ms, "events/message": events / (messages - 1) };
+  },
+  teardown: closeWire,
+});
+
+function streamCeiling(eventsPerMessage: number): BenchCase {
+  const size = eventBytes * eventsPerMessage + 3 * eventsPerMessage;
+  return defineCase<Wire>({
+    name: `ceiling.grpc-js.echo.stream.ev${eventsPerMessage}`,
+    method: `bare grpc-js server stream (write() with drain backpressure) of ${size}-byte messages — ${eventsPerMessage} event(s) of ${eventBytes} bytes each — 1,000,000 events' worth (100,000 quick), same client; figures in events/s equivalent`,
+    metric: "events/s",
+    better: "higher",
+    reps: 3,
+    interleave: "catch-up",
+    setup: (ctx) => echoWire(ctx),
+    async run(s, ctx) {
+      const count = catchUpEvents(ctx) / eventsPerMessage;
+      let messages = 0;
+      let bytes = 0;
+      const t0 = performance.now();
+      const h = serverStream(s.client, streamPath, encodeStreamRequest(count, size), (b) => {
+        messages++;
+        bytes += b.length;
+      });
+      await h.done;
+      const ms = performance.now() - t0;
+      if (messages !== count) throw new Error(`received ${messages} of ${count} messages`);
+      return { "events/s": (messages * eventsPerMessage * 1000) / ms, "MB/s": bytes / 1000 / ms, "messages/s": (messages * 1000) / ms };
+    },
+    teardown: closeWire,
+  });
+}
+
+// ---- live fan-out ----------------------------------------------------------------------------
+
+interface FanOut extends Wire {
+  readonly channels: grpc.Client[];
+}
+
+async function fanOutSetup(ctx: RunContext, subscribers: number): Promise<FanOut> {
+  const w = await runlogWire(ctx);
+  const channels = Array.from({ length: Math.min(subscribers, 8) }, () => rawClient(w.server.info.grpcPort));
+  return { ...w, channels };
+}
+
+async function fanOutTeardown(s: FanOut): Promise<void> {
+  for (const c of s.channels) c.close();
+  await closeWire(s);
+}
+
+/** Opens `n` Subscribe(all, from now) streams and waits until each said caught_up. */
+async function openSubscribers(s: FanOut, n: number, onEvents: (buf: Buffer, spans: number[], subscriber: number) => void) {
+  const handles: { cancel(): void }[] = [];
+  const ready: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const spans: number[] = [];
+    let caughtUp!: () => void;
+    ready.push(new Promise<void>((r) => (caughtUp = r)));
+    const h = serverStream(s.channels[i % s.channels.length]!, Subscribe, subscribeFromNow, (b) => {
+      const scan = scanSubscribeResponse(b, spans);
+      if (scan.kind === F.subscribeCaughtUp) caughtUp();
+      else if (scan.count > 0) onEvents(b, spans, i);
+    });
+    h.done.catch(() => {});
+    handles.push(h);
+  }
+  await Promise.race([Promise.all(ready), sleep(5000)]);
+  return () => handles.forEach((h) => h.cancel());
+}
+
+async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
+  const t0 = performance.now();
+  while (!predicate()) {
+    if (performance.now() - t0 > timeoutMs) return false;
+    await sleep(2);
+  }
+  return true;
+}
+
+function fanOutLatency(subscribers: number): BenchCase {
+  return defineCase<FanOut>({
+    name: `runlog.grpc.fan-out.s${subscribers}.latency-1k-per-s`,
+    method: `${subscribers} Subscribe(all runs, from now) streams (over ${Math.min(subscribers, 8)} connections) while one writer sends 1,000 unary Appends/s (open loop, 10 runs, 3 s; 1 s quick); latency = delivery to a subscriber − the moment the Append was sent, per (event, subscriber), all in the benchmark process`,
+    metric: "p99 ms",
+    better: "lower",
+    reps: 3,
+    target: subscribers === 10 ? { op: "<=", value: 5, source: "issue 5 / ARCHITECTURE §10: p99 append→delivery ≤ 5 ms at 1,000 appends/s with 10 subscribers" } : undefined,
+    available: runlogAvailable,
+    async setup(ctx) {
+      const s = await fanOutSetup(ctx, subscribers);
+      return s;
+    },
+    async run(s, ctx) {
+      const runs = Array.from({ length: 10 }, (_, r) => `fl-${tag()}-${r}`);
+      await startRuns(s.client, runs);
+      const idTagHere = ++idTag;
+      const duration = pick(ctx, 3000, 1000);
+      const sentAt = new Float64Array(Math.ceil(duration * 1.2) + 100);
+      const latency = createLatencyRecorder(1 << 20);
+      let received = 0;
+      const close = await openSubscribers(s, subscribers, (buf, spans) => {
+        const now = performance.now();
+        for (let k = 0; k < spans.length; k += 2) {
+          const i = indexFromEventId(buf, spans[k]!, spans[k + 1]!);
+          if (i < 0 || i >= sentAt.length || sentAt[i] === 0) continue;
+          latency.add(now - sentAt[i]!);
+          received++;
+        }
+      });
+      const events = runs.map((r) => repeatableEvent(r));
+      const pending: Promise<unknown>[] = [];
+      const sent = await openLoop(1000, duration, (i) => {
+        const e = events[i % events.length]!;
+        const request = encodeAppend({ ...e, id: indexedEventId(i, idTagHere) });
+        sentAt[i] = performance.now();
+        pending.push(unary(s.client, Append, request));
+      });
+      await Promise.all(pending);
+      const complete = await waitFor(() => received >= sent * subscribers, 10_000);
+      close();
+      return {
+        "p99 ms": latency.percentile(0.99),
+        "p50 ms": latency.percentile(0.5),
+        "max ms": latency.percentile(1),
+        "deliveries/s": (received * 1000) / duration,
+        "missing deliveries": complete ? 0 : sent * subscribers - received,
+      };
+    },
+    teardown: fanOutTeardown,
+  });
+}
+
+function fanOutThroughput(subscribers: number): BenchCase {
+  return defineCase<FanOut>({
+    name: `runlog.grpc.fan-out.s${subscribers}.throughput`,
+    method: `${subscribers} Subscribe(all runs, from now) streams (over ${Math.min(subscribers, 8)} connections) while 2 writers append AppendBatch(100) as fast as they can for 2.5 s; deliveries/s = events received by all subscribers together ÷ time from the first append to the last delivery`,
+    metric: "deliveries/s",
+    better: "higher",
+    reps: 3,
+    target: subscribers === 100 ? { op: ">=", value: 200_000, source: "issue 5: fan-out to 100 subscribers ≥ 200,000 deliveries/s" } : undefined,
+    available: runlogAvailable,
+    setup: (ctx) => fanOutSetup(ctx, subscribers),
+    async run(s, ctx) {
+      const runs = Array.from({ length: 2 }, (_, r) => `ft-${tag()}-${r}`);
+      await startRuns(s.client, runs);
+      const requests = runs.map((r) => encodeAppendBatch(workflowBody(r, 1, 100, { serverSequences: true })));
+      let received = 0;
+      let last = 0;
+      const close = await openSubscribers(s, subscribers, (_b, spans) => {
+        received += spans.length / 2;
+        last = performance.now();
+      });
+      const t0 = performance.now();
+      const r = await closedLoop(2, durationMs(ctx), (lane) => unary(s.client, AppendBatch, requests[lane]!).then(() => 100));
+      const expected = r.ops * subscribers;
+      const complete = await waitFor(() => received >= expected, 60_000);
+      close();
+      return {
+        "deliveries/s": (received * 1000) / (last - t0),
+        "appends/s": r.perSecond,
+        "drain s after writers": (last - t0) / 1000 - r.seconds,
+        "missing deliveries": complete ? 0 : expected - received,
+      };
+    },
+    teardown: fanOutTeardown,
+  });
+}
+
+// ---- GetRunState ----------------------------------------------------------------------------
+
+function getRunState(snapshots: boolean): BenchCase {
+  return defineCase<Wire & { request: Uint8Array }>({
+    name: `runlog.grpc.get-run-state-10k.${snapshots ? "snapshot" : "no-snapshot"}`,
+    method: snapshots
+      ? "GetRunState of a 10,000-event run (appended by AppendBatch of 1,000) with snapshots every 100 (default): the latest snapshot at 10,000 is decoded, nothing to replay; one call at a time, 2.5 s"
+      : "GetRunState of the same 10,000-event run on a server started with --snapshot-every 0: full replay of 10,000 events; one call at a time, 2.5 s",
+    metric: "ms/call p50",
+    better: "lower",
+    interleave: "get-run-state-10k",
+    available: runlogAvailable,
+    async setup(ctx) {
+      const w = await runlogWire(ctx, snapshots ? [] : ["--snapshot-every", "0"]);
+      await preload(w.client, 1, 10_000, "state", 1);
+      const request = toBinary(GetRunStateRequestSchema, create(GetRunStateRequestSchema, { runId: "state-0" }));
+      await closedLoop(1, 300, () => unary(w.client, GetRunState, request).then(() => 1));
+      return { ...w, request };
+    },
+    async run(s, ctx) {
+      const r = await closedLoop(1, durationMs(ctx), () => unary(s.client, GetRunState, s.request).then(() => 1));
+      return { "ms/call p50": r.latency.percentile(0.5), "p99 ms": r.latency.percentile(0.99), "calls/s": r.perSecond };
+    },
+    teardown: closeWire,
+  });
+}
+
+const echoTarget: RatioSpec["target"] = { op: ">=", value: 0.7, source: "issue 5 / ARCHITECTURE §10: unary Append ≥ 0.7× the bare grpc-js echo ceiling" };
+
+export const grpcCases: CorpusGroup = {
+  group: "over the wire: gRPC port (grpc-js), memory store",
+  cases: [
+    unaryEcho(1),
+    unaryRunlog(1),
+    unaryEcho(16),
+    unaryRunlog(16),
+    unaryEcho(64),
+    unaryRunlog(64),
+    hotRun(16),
+    appendBatch(10),
+    appendBatch(100),
+    appendBatch(1000),
+    loadCase,
+    readLogCase,
+    streamCeiling(1),
+    streamCeiling(100),
+    catchUpCase,
+    fanOutLatency(1),
+    fanOutLatency(10),
+    fanOutLatency(100),
+    fanOutThroughput(1),
+    fanOutThroughput(10),
+    fanOutThroughput(100),
+    getRunState(true),
+    getRunState(false),
+  ],
+  ratios: [
+    { name: "unary Append c1: runlog / grpc-js echo", numerator: "runlog.grpc.append.unary.c1", denominator: "ceiling.grpc-js.echo.unary.c1", target: echoTarget },
+    { name: "unary Append c16: runlog / grpc-js echo", numerator: "runlog.grpc.append.unary.c16", denominator: "ceiling.grpc-js.echo.unary.c16", target: echoTarget },
+    { name: "unary Append c64: runlog / grpc-js echo", numerator: "runlog.grpc.append.unary.c64", denominator: "ceiling.grpc-js.echo.unary.c64", target: echoTarget },
+    { name: "catch-up: runlog Subscribe / grpc-js stream ceiling (100 events per message), events/s", numerator: "runlog.grpc.subscribe.catch-up", denominator: "ceiling.grpc-js.echo.stream.ev100" },
+    { name: "catch-up: runlog Subscribe / grpc-js stream ceiling (1 event per message), events/s", numerator: "runlog.grpc.subscribe.catch-up", denominator: "ceiling.grpc-js.echo.stream.ev1" },
+    { name: "GetRunState 10k: no snapshot / snapshot (time ratio; > 1: the snapshot helps)", numerator: "runlog.grpc.get-run-state-10k.no-snapshot", denominator: "runlog.grpc.get-run-state-10k.snapshot" },
+    { name: "unary Append c1: runlog / NATS JetStream memory sync publish", numerator: "runlog.grpc.append.unary.c1", denominator: "peer.nats.memory.append.sync.c1", metric: undefined, target: { op: ">=", value: 1, source: "ARCHITECTURE §10 (runlog ahead)" } },
+    { name: "unary Append c16: runlog / NATS JetStream memory sync publish", numerator: "runlog.grpc.append.unary.c16", denominator: "peer.nats.memory.append.sync.c16", target: { op: ">=", value: 1, source: "ARCHITECTURE §10" } },
+    { name: "unary Append c64: runlog / NATS JetStream memory sync publish", numerator: "runlog.grpc.append.unary.c64", denominator: "peer.nats.memory.append.sync.c64", target: { op: ">=", value: 1, source: "ARCHITECTURE §10" } },
+    { name: "hot run c16 (successful appends): runlog / NATS memory", numerator: "runlog.grpc.append.hot-run.c16", denominator: "peer.nats.memory.append.hot-run.c16", target: { op: ">=", value: 1, source: "ARCHITECTURE §10" } },
+    { name: "batch 100: runlog AppendBatch / NATS memory async publish", numerator: "runlog.grpc.append-batch.b100", denominator: "peer.nats.memory.append.async.b100", target: { op: ">=", value: 1, source: "ARCHITECTURE §10" } },
+    { name: "batch 1000: runlog AppendBatch / NATS memory async publish", numerator: "runlog.grpc.append-batch.b1000", denominator: "peer.nats.memory.append.async.b1000", target: { op: ">=", value: 1, source: "ARCHITECTURE §10" } },
+    { name: "catch-up: runlog Subscribe / NATS memory ordered consumer", numerator: "runlog.grpc.subscribe.catch-up", denominator: "peer.nats.memory.catch-up", target: { op: ">=", value: 1, source: "ARCHITECTURE §10" } },
+    { name: "load 10k-event run: runlog Load / NATS ordered consumer on the subject", numerator: "runlog.grpc.load-10k", denominator: "peer.nats.memory.load-10k", target: { op: ">=", value: 1, source: "ARCHITECTURE §10" } },
+  ],
+};

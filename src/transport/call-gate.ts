@@ -1,0 +1,79 @@
+// Counts the calls a service is serving, so that shutdown can wait for them,
+// and turns new calls away (UNAVAILABLE) once closed. Wraps any ServiceImpl:
+// both servers mount the gated implementation, so one gate sees every call.
+import type { DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+
+export interface CallGate {
+  /** Calls running now (streams until their handler ends). */
+  readonly inFlight: number;
+  wrap<S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceImpl<S>;
+  /** From now on every new call fails with UNAVAILABLE. */
+  close(): void;
+  /** Resolves when no call is running (immediately if none is). */
+  idle(): Promise<void>;
+}
+
+type Unary = (request: unknown, context: HandlerContext) => unknown;
+type Stream = (request: unknown, context: HandlerContext) => AsyncIterable<unknown>;
+
+export function createCallGate(): CallGate {
+  let inFlight = 0;
+  let closed = false;
+  let waiters: (() => void)[] = [];
+
+  const enter = () => {
+    if (closed) throw new ConnectError("the server is shutting down", Code.Unavailable);
+    inFlight++;
+  };
+  const leave = () => {
+    inFlight--;
+    if (inFlight === 0 && waiters.length > 0) {
+      const w = waiters;
+      waiters = [];
+      w.forEach((resolve) => resolve());
+    }
+  };
+
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    wrap(service, impl) {
+      const gated: Record<string, unknown> = {};
+      for (const method of service.methods) {
+        const fn = (impl as Record<string, unknown>)[method.localName];
+        if (typeof fn !== "function") continue;
+        if (method.methodKind === "unary") {
+          const call = (fn as Unary).bind(impl);
+          gated[method.localName] = async (request: unknown, context: HandlerContext) => {
+            enter();
+            try {
+              return await call(request, context);
+            } finally {
+              leave();
+            }
+          };
+        } else {
+          const call = (fn as Stream).bind(impl);
+          gated[method.localName] = async function* (request: unknown, context: HandlerContext) {
+            enter();
+            try {
+              yield* call(request, context);
+            } finally {
+              leave();
+            }
+          };
+        }
+      }
+      return gated as ServiceImpl<typeof service>;
+    },
+    close() {
+      closed = true;
+    },
+    idle() {
+      if (inFlight === 0) return Promise.resolve();
+      return new Promise((resolve) => waiters.push(resolve));
+    },
+  };
+}

@@ -1,0 +1,201 @@
+// A generic adapter from Connect-style handlers to @grpc/grpc-js, driven by a
+// protobuf-es service descriptor (ADR 0006). For each method of the service:
+//   - (de)serialization through protobuf-es; a request that does not parse is
+//     INVALID_ARGUMENT (the deserializer passes bytes through, the handler parses);
+//   - the handler gets a HandlerContext whose signal fires on client
+//     cancellation, on the deadline and on server shutdown;
+//   - a ConnectError becomes the gRPC status code, message and, in the
+//     grpc-status-details-bin trailer, a google.rpc.Status with the typed
+//     details (what Connect's own gRPC protocol sends);
+//   - server streams honour backpressure: when write() returns false the next
+//     message is only pulled from the handler after 'drain'.
+// Unary and server-streaming methods only (all runlog.v1 has).
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "../logger.js";
+import { detailsAsAny, encodeRpcStatus } from "./grpc-status.js";
+
+export interface GrpcJsAdapterOptions {
+  /** Aborting it aborts every call's signal with its reason (e.g. a ConnectError UNAVAILABLE). */
+  readonly shutdownSignal?: AbortSignal;
+  readonly logger: Logger;
+}
+
+export interface GrpcJsService {
+  readonly definition: grpc.ServiceDefinition;
+  readonly implementation: grpc.UntypedServiceImplementation;
+}
+
+export const statusDetailsKey = "grpc-status-details-bin";
+
+type AnyUnary = (request: unknown, context: HandlerContext) => unknown;
+type AnyServerStream = (request: unknown, context: HandlerContext) => AsyncIterable<unknown>;
+
+export function createGrpcJsService<S extends DescService>(
+  service: S,
+  impl: ServiceImpl<S>,
+  options: GrpcJsAdapterOptions,
+): GrpcJsService {
+  const definition: Record<string, grpc.MethodDefinition<Buffer, unknown>> = {};
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const method of service.methods) {
+    const fn = (impl as Record<string, unknown>)[method.localName];
+    if (typeof fn !== "function") throw new Error(`${service.typeName}.${method.name} has no implementation`);
+    const path = `/${service.typeName}/${method.name}`;
+    const output = method.output as DescMessage;
+    definition[method.name] = {
+      path,
+      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: (bytes: Buffer) => bytes,
+      // Parsed in the handler, so that a malformed request is INVALID_ARGUMENT, not INTERNAL.
+      requestDeserialize: (bytes: Buffer) => bytes,
+      responseSerialize: (message: unknown) => asBuffer(toBinary(output, message as never)),
+      responseDeserialize: (bytes: Buffer) => fromBinary(output, bytes),
+      originalName: method.localName,
+    };
+    switch (method.methodKind) {
+      case "unary":
+        implementation[method.name] = unaryHandler(method, (fn as AnyUnary).bind(impl), options);
+        break;
+      case "server_streaming":
+        implementation[method.name] = serverStreamHandler(method, (fn as AnyServerStream).bind(impl), options);
+        break;
+      default:
+        throw new Error(`${service.typeName}.${method.name}: ${method.methodKind} methods are not supported`);
+    }
+  }
+  return { definition, implementation };
+}
+
+function unaryHandler(method: DescMethod, fn: AnyUnary, options: GrpcJsAdapterOptions): grpc.handleUnaryCall<Buffer, unknown> {
+  return (call, callback) => {
+    const context = handlerContext(call, method, options);
+    const run = async () => {
+      const input = parseRequest(method, call.request);
+      const output = await fn(input, context);
+      return create(method.output, output as never);
+    };
+    run()
+      .then(
+        (message) => callback(null, message),
+        (error: unknown) => callback(toServiceError(error, options.logger, method)),
+      )
+      .finally(() => context.abort());
+  };
+}
+
+function serverStreamHandler(
+  method: DescMethod,
+  fn: AnyServerStream,
+  options: GrpcJsAdapterOptions,
+): grpc.handleServerStreamingCall<Buffer, unknown> {
+  return (call) => {
+    const context = handlerContext(call, method, options);
+    const run = async () => {
+      const input = parseRequest(method, call.request);
+      for await (const output of fn(input, context)) {
+        if (call.cancelled) break;
+        if (!call.write(create(method.output, output as never))) await drained(call, context.signal);
+      }
+    };
+    run()
+      .then(
+        () => {
+          if (!call.cancelled) call.end();
+        },
+        (error: unknown) => {
+          // A cancelled call has no one to tell; grpc-js already ended it.
+          if (!call.cancelled) call.emit("error", toServiceError(error, options.logger, method));
+        },
+      )
+      .finally(() => context.abort());
+  };
+}
+
+/** Resolves on 'drain', or when the call's signal aborts (then the loop ends on its own). */
+function drained(call: grpc.ServerWritableStream<Buffer, unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      call.off("close", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    call.on("drain", done);
+    call.on("close", done);
+    signal.addEventListener("abort", done);
+  });
+}
+
+type AnyServerCall = grpc.ServerUnaryCall<Buffer, unknown> | grpc.ServerWritableStream<Buffer, unknown>;
+
+/**
+ * Connect's HandlerContext for a grpc-js call. The signal fires when the client
+ * cancels or goes away ('cancelled', which grpc-js also emits when the deadline
+ * passes), at the deadline itself, and on shutdown.
+ */
+function handlerContext(call: AnyServerCall, method: DescMethod, options: GrpcJsAdapterOptions) {
+  const request = new AbortController();
+  call.once("cancelled", () => request.abort(new ConnectError("the client cancelled the call", Code.Canceled)));
+  const deadline = call.getDeadline();
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  const timeoutMs = Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : undefined;
+  return createHandlerContext({
+    service: method.parent,
+    method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: `http://${call.getHost()}/${method.parent.typeName}/${method.name}`,
+    ...(timeoutMs !== undefined && { timeoutMs }),
+    ...(options.shutdownSignal && { shutdownSignal: options.shutdownSignal }),
+    requestSignal: request.signal,
+    requestHeader: metadataToHeaders(call.metadata),
+  });
+}
+
+function metadataToHeaders(metadata: grpc.Metadata): Headers {
+  const headers = new Headers();
+  for (const [key, values] of Object.entries(metadata.toJSON())) {
+    for (const value of values) {
+      headers.append(key, typeof value === "string" ? value : Buffer.from(value).toString("base64"));
+    }
+  }
+  return headers;
+}
+
+function parseRequest(method: DescMethod, bytes: Buffer): unknown {
+  try {
+    return fromBinary(method.input, bytes);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConnectError(`cannot parse ${method.input.typeName}: ${message}`, Code.InvalidArgument);
+  }
+}
+
+/** A grpc-js status for an error: code, message, and the details as google.rpc.Status. */
+export function toServiceError(error: unknown, logger: Logger, method: DescMethod): Partial<grpc.StatusObject> {
+  let connectError: ConnectError;
+  if (error instanceof ConnectError) connectError = error;
+  else {
+    logger.error({ err: error, method: method.name }, "internal error");
+    connectError = new ConnectError("internal error", Code.Internal);
+  }
+  const metadata = new grpc.Metadata();
+  if (connectError.details.length > 0) {
+    const status = encodeRpcStatus({
+      code: connectError.code,
+      message: connectError.rawMessage,
+      details: detailsAsAny(connectError),
+    });
+    metadata.set(statusDetailsKey, asBuffer(status));
+  }
+  // Connect's Code numbers are gRPC's status codes.
+  return { code: connectError.code as number as grpc.status, details: connectError.rawMessage, metadata };
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

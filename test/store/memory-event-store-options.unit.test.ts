@@ -1,0 +1,112 @@
+// What the in-memory store promises beyond the contract: its options, the page
+// cap, and a change feed that runs synchronously inside append().
+import { describe, expect, it, vi } from "vitest";
+import { UnavailableError } from "../../src/errors.js";
+import { defaultLimits } from "../../src/limits.js";
+import { createMemoryEventStore } from "../../src/store/memory/memory-event-store.js";
+import { createMemorySnapshotStore } from "../../src/store/memory/memory-snapshot-store.js";
+import { stepStarted, workflowStarted } from "../support/events.js";
+
+const runEvents = (runId: string, n: number) => Array.from({ length: n }, () => stepStarted(runId));
+
+describe("memory event store", () => {
+  it("caps Load and ReadLog pages at maxPageEvents", async () => {
+    const store = createMemoryEventStore({ limits: { ...defaultLimits, maxPageEvents: 3 } });
+    await store.append(runEvents("r", 5));
+    for (const limit of [undefined, 0, 10]) {
+      const load = await store.load("r", { limit });
+      expect(load.events).toHaveLength(3);
+      expect(load).toMatchObject({ nextAfterSequence: 3n, hasMore: true });
+      const log = await store.readLog({ limit });
+      expect(log.events).toHaveLength(3);
+      expect(log).toMatchObject({ nextAfterPosition: 3n, hasMore: true, headPosition: 5n });
+    }
+    expect((await store.load("r", { limit: 2 })).events).toHaveLength(2);
+  });
+
+  it("rejects a fractional limit", async () => {
+    const store = createMemoryEventStore();
+    await expect(store.load("r", { limit: 1.5 })).rejects.toMatchObject({ field: "limit" });
+    await expect(store.listRuns({ pageSize: 2.5 })).rejects.toMatchObject({ field: "page_size" });
+  });
+
+  it("lists 100 runs per page by default, at most maxPageEvents", async () => {
+    const store = createMemoryEventStore();
+    for (let i = 0; i < 150; i++) await store.append([workflowStarted(`run-${String(i).padStart(3, "0")}`)]);
+    const first = await store.listRuns();
+    expect(first.runs).toHaveLength(100);
+    const second = await store.listRuns({ pageToken: first.nextPageToken });
+    expect(second.runs).toHaveLength(50);
+    expect(second.runs[0]!.runId).toBe("run-100");
+    expect(second.nextPageToken).toBe("");
+    const capped = createMemoryEventStore({ limits: { ...defaultLimits, maxPageEvents: 7 } });
+    for (let i = 0; i < 10; i++) await capped.append([workflowStarted(`run-${i}`)]);
+    expect((await capped.listRuns()).runs).toHaveLength(7);
+    expect((await capped.listRuns({ pageSize: 1000 })).runs).toHaveLength(7);
+  });
+
+  it("calls listeners synchronously, before append() resolves, with the stored events", async () => {
+    const store = createMemoryEventStore();
+    const seen: bigint[] = [];
+    store.onAppend((events) => seen.push(...events.map((e) => e.position)));
+    const pending = store.append(runEvents("r", 2));
+    expect(seen).toEqual([1n, 2n]);
+    await pending;
+    const { events } = await store.load("r");
+    expect(events[0]!.position).toBe(1n);
+  });
+
+  it("reports a throwing listener to onListenerError and goes on", async () => {
+    const onListenerError = vi.fn(() => {
+      throw new Error("the hook fails too");
+    });
+    const store = createMemoryEventStore({ onListenerError });
+    const bug = new Error("listener bug");
+    store.onAppend(() => {
+      throw bug;
+    });
+    const after = vi.fn();
+    store.onAppend(after);
+    await store.append(runEvents("r", 1));
+    expect(onListenerError).toHaveBeenCalledWith(bug);
+    expect(after).toHaveBeenCalledTimes(1);
+  });
+
+  it("a listener added while listeners run sees only later batches", async () => {
+    const store = createMemoryEventStore();
+    const late = vi.fn();
+    let added = false;
+    store.onAppend(() => {
+      if (!added) store.onAppend(late);
+      added = true;
+    });
+    await store.append(runEvents("r", 1));
+    expect(late).not.toHaveBeenCalled();
+    await store.append(runEvents("r", 1));
+    expect(late).toHaveBeenCalledTimes(1);
+  });
+
+  it("uses the snapshot store it is given", async () => {
+    const snapshots = createMemorySnapshotStore();
+    const store = createMemoryEventStore({ snapshots });
+    await store.snapshots.save({ runId: "r", sequence: 1n, reducerVersion: 1, state: new Uint8Array([1]) });
+    expect(await snapshots.latest("r", 1n, 1)).toMatchObject({ sequence: 1n });
+  });
+
+  it("refuses new listeners after close and drops the old ones", async () => {
+    const store = createMemoryEventStore();
+    const listener = vi.fn();
+    store.onAppend(listener);
+    await store.close();
+    expect(() => store.onAppend(vi.fn())).toThrow(UnavailableError);
+    expect(listener).not.toHaveBeenCalled();
+  });
+
+  it("a huge afterSequence or afterPosition is simply past the end", async () => {
+    const store = createMemoryEventStore();
+    await store.append(runEvents("r", 2));
+    const huge = 2n ** 63n - 1n;
+    expect(await store.load("r", { afterSequence: huge })).toEqual({ events: [], nextAfterSequence: huge, hasMore: false });
+    expect((await store.readLog({ afterPosition: 2n ** 64n - 1n })).events).toEqual([]);
+  });
+});
