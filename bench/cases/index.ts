@@ -1,5 +1,6 @@
 // The corpus: every group of cases, in the order they run and are reported.
 import type { CorpusGroup } from "../lib/bench-case.js";
+import { breakdown } from "./breakdown.js";
 import { connectCases } from "./connect.js";
 import { grpcCases } from "./grpc.js";
 import { inProcess } from "./in-process.js";
@@ -9,4 +10,4 @@ import { peersNats } from "./peers-nats.js";
 import { postgres } from "./postgres.js";
 import { reconstruct } from "./reconstruct.js";
 
-export const corpus: readonly CorpusGroup[] = [inProcess, reconstruct, memory, grpcCases, connectCases, peersEmmettMemory, postgres, peersNats];
+export const corpus: readonly CorpusGroup[] = [inProcess, reconstruct, breakdown, memory, grpcCases, connectCases, peersEmmettMemory, postgres, peersNats];

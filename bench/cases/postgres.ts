@@ -330,6 +330,57 @@ const emmettRead = defineCase<EmmettPg & { streams: string[] }>({
   teardown: ({ store }) => store.close(),
 });
 
+// ---- snapshot-interval sweep on PostgreSQL (docs/adr/0004) --------------------------------
+
+export const pgSweepIntervals = [25, 50, 100, 250, 1000] as const;
+
+function pgSweep(interval: number): BenchCase {
+  return defineCase<RunlogPg & { reconstructor: import("../../src/reconstruct/reconstructor.js").Reconstructor }>({
+    name: `runlog.pg.snapshot-interval.n${interval}`,
+    method: `runlog's PostgreSQL store with snapshots every ${interval}: each repetition appends a fresh 10,000-event run in batches of ${interval} through the reconstructor as the server does (store.append, then afterAppend: fold into the cached state, encode and save the snapshot due), then calls getRunState(runId, asOf) with asOf uniform over 1..10,000 for 1 s (mean µs per call: decode the latest snapshot ≤ asOf, load and fold the tail from PostgreSQL)`,
+    metric: "get-run-state µs (mean)",
+    better: "lower",
+    reps: 3,
+    available: async () => (await runlogAvailable()) ?? missing("src/reconstruct/create-reconstructor.ts"),
+    async setup() {
+      const s = await runlogSetup();
+      const { createReconstructor } = await import("../../src/reconstruct/create-reconstructor.js");
+      return { ...s, reconstructor: createReconstructor({ store: s.store, snapshotEvery: interval }) };
+    },
+    async run({ store, reconstructor }) {
+      const runId = `sweep-${interval}-${tag()}`;
+      const events = workflowHistory(runId, 10_000);
+      let appendMs = 0;
+      let snapshotMs = 0;
+      for (let i = 0; i < events.length; i += interval) {
+        const slice = events.slice(i, i + interval);
+        const t0 = performance.now();
+        const result = await store.append(slice);
+        const t1 = performance.now();
+        await reconstructor.afterAppend(slice.map((e, j) => ({ ...e, id: result.events[j]!.id, position: result.events[j]!.position })));
+        appendMs += t1 - t0;
+        snapshotMs += performance.now() - t1;
+      }
+      let calls = 0;
+      let replayed = 0;
+      const t0 = performance.now();
+      while (performance.now() - t0 < 1000) {
+        const asOf = BigInt(((calls * 2654435761) % 10_000) + 1);
+        replayed += (await reconstructor.getRunState(runId, asOf)).replayedEvents;
+        calls++;
+      }
+      const readUs = ((performance.now() - t0) * 1000) / calls;
+      return {
+        "get-run-state µs (mean)": readUs,
+        "replayed events (mean)": replayed / calls,
+        "snapshot write µs/event": (snapshotMs * 1000) / events.length,
+        "append µs/event": (appendMs * 1000) / events.length,
+      };
+    },
+    teardown: ({ store }) => store.close(),
+  });
+}
+
 const target15: RatioSpec["target"] = { op: ">=", value: 1.5, source: "issue 5: runlog's PostgreSQL store ≥ 1.5× emmett-postgresql on appends and reads" };
 
 export const postgres: CorpusGroup = {
@@ -350,6 +401,7 @@ export const postgres: CorpusGroup = {
     runlogRead,
     emmettRead,
     runlogReadLog,
+    ...pgSweepIntervals.map(pgSweep),
   ],
   ratios: [
     { name: "pg append c1: runlog / emmett-pg", numerator: "runlog.pg.append.single.c1", denominator: "peer.emmett-pg.append.single.c1", target: target15 },

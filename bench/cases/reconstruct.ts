@@ -161,8 +161,11 @@ const asOfAt = (i: number, length: number): bigint => BigInt(((i * 2654435761) %
 
 function sweepRead(interval: number): BenchCase {
   return defineCase<SweepState>({
-    name: `inproc.snapshot-interval.n${interval}.get-run-state`,
-    method: `getRunState(runId, asOf) with snapshots every ${interval} events, asOf uniform over 1..10,000 of a 10,000-event run (so the tail averages ${interval / 2} events), memory store; mean per call over ≥ 500 ms`,
+    name: `inproc.snapshot-interval.${interval === 0 ? "none" : `n${interval}`}.get-run-state`,
+    method:
+      interval === 0
+        ? "getRunState(runId, asOf) with no snapshots (the baseline of the sweep): asOf uniform over 1..10,000 of a 10,000-event run, so a full replay of 5,000 events on average; memory store; mean per call over ≥ 500 ms"
+        : `getRunState(runId, asOf) with snapshots every ${interval} events, asOf uniform over 1..10,000 of a 10,000-event run (so the tail averages ${interval / 2} events), memory store; mean per call over ≥ 500 ms`,
     metric: "µs/call (mean)",
     better: "lower",
     reps: 3,
@@ -170,7 +173,7 @@ function sweepRead(interval: number): BenchCase {
     async setup(ctx) {
       const store = (await loadMemoryStore())();
       const { createReconstructor } = await loadReconstructor();
-      const reconstructor = createReconstructor({ store, snapshotEvery: interval, cacheSize: 0 });
+      const reconstructor = createReconstructor({ store, snapshotEvery: interval });
       const runIds: string[] = [];
       for (let r = 0; r < pick(ctx, 3, 1); r++) {
         runIds.push(`sweep-${r}`);
@@ -225,13 +228,13 @@ function sweepWrite(interval: number): BenchCase {
 
 function sweepReport(results: ReadonlyMap<string, CaseResult>): string | undefined {
   const rows: string[][] = [];
-  for (const n of sweepIntervals) {
-    const read = results.get(`inproc.snapshot-interval.n${n}.get-run-state`);
+  for (const n of [0, ...sweepIntervals]) {
+    const read = results.get(`inproc.snapshot-interval.${n === 0 ? "none" : `n${n}`}.get-run-state`);
     const write = results.get(`inproc.snapshot-interval.n${n}.write`);
     if (!read?.reps.length && !write?.reps.length) continue;
     const med = (r: CaseResult | undefined, k: string) => (r?.reps.length ? summarize(r.reps.map((m) => m[k] ?? Number.NaN)).median : Number.NaN);
     rows.push([
-      String(n),
+      n === 0 ? "none" : String(n),
       formatNumber(med(read, "µs/call (mean)")),
       formatNumber(med(read, "p99 µs")),
       formatNumber(med(read, "replayed events (mean)")),
@@ -240,7 +243,22 @@ function sweepReport(results: ReadonlyMap<string, CaseResult>): string | undefin
       formatNumber(med(write, "snapshot KB kept")),
     ]);
   }
-  if (!rows.length) return undefined;
+  const pgRows: string[][] = [];
+  for (const n of sweepIntervals) {
+    const r = results.get(`runlog.pg.snapshot-interval.n${n}`);
+    if (!r?.reps.length) continue;
+    const med = (k: string) => summarize(r.reps.map((m) => m[k] ?? Number.NaN)).median;
+    pgRows.push([String(n), formatNumber(med("get-run-state µs (mean)")), formatNumber(med("replayed events (mean)")), formatNumber(med("snapshot write µs/event")), formatNumber(med("append µs/event"))]);
+  }
+  if (!rows.length && !pgRows.length) return undefined;
+  const pg = pgRows.length
+    ? [
+        "",
+        "The same sweep on runlog's PostgreSQL store (runlog.pg.snapshot-interval.n*): the tail is loaded from the database; writes append the run in batches of N so that every batch ends at a snapshot.",
+        "",
+        markdownTable(["N (events)", "GetRunState mean µs", "events replayed (mean)", "snapshot write µs per event", "append µs per event (batches of N)"], pgRows, [true, true, true, true, true]),
+      ]
+    : [];
   return [
     "## Snapshot-interval sweep (docs/adr/0004-snapshot-interval.md)",
     "",
@@ -251,6 +269,7 @@ function sweepReport(results: ReadonlyMap<string, CaseResult>): string | undefin
       rows,
       [true, true, true, true, true, true, true],
     ),
+    ...pg,
   ].join("\n");
 }
 
@@ -261,6 +280,7 @@ export const reconstruct: CorpusGroup = {
     reconstructCase(true),
     foldOnly,
     serviceAppend,
+    sweepRead(0),
     ...sweepIntervals.flatMap((n) => [sweepRead(n), sweepWrite(n)]),
   ],
   ratios: [

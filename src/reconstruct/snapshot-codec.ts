@@ -71,7 +71,7 @@ export function decodeSnapshot(bytes: Uint8Array, runId: string, sequence: bigin
   const started = facts.get(fieldStarted) ?? 0;
   const ended = facts.get(fieldEnded) ?? 0;
   if (started > 1 || !isRunEnd(ended)) throw new CorruptSnapshotError("snapshot has invalid private fields");
-  return fromRunState(state, started === 1, 0, facts.get(fieldWaitingSignals) ?? 0);
+  return fromRunState(state, started === 1, ended, facts.get(fieldWaitingSignals) ?? 0);
 }
 
 function fromRunState(state: RunState, started: boolean, ended: RunEnd, waitingSignals: number): RunModel {

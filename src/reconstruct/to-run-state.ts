@@ -126,7 +126,8 @@ export function toRunState(model: RunModel): RunState {
 function contextObject(context: Map<string, Value>): { [key: string]: Value } {
   const object: { [key: string]: Value } = {};
   for (const [key, value] of context) {
-    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+    if (key === "__proto__") Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+    else object[key] = value;
   }
   return object;
 }

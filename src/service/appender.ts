@@ -2,6 +2,7 @@
 // write, client expectations combined with the validator's, bounded retries
 // when only the server cared which sequence the run was at, and snapshots after.
 import { timestampNow, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Event } from "../../gen/runlog/v1/event_pb.js";
 import {
   ConcurrencyConflictError,
@@ -26,11 +27,23 @@ export interface AppenderDeps {
   readonly maxAttempts: number;
 }
 
+/**
+ * Appends `events`. `signal`: the call's cancellation; `timeLeftMs`: the
+ * milliseconds left before the call's deadline (undefined without one).
+ */
 export type Appender = (
   events: readonly Event[],
   clientExpected: ReadonlyMap<string, bigint>,
   signal: AbortSignal,
+  timeLeftMs?: () => number | undefined,
 ) => Promise<AppendResult>;
+
+/**
+ * A write is not started with less time left than this: it would likely be
+ * stored after the client gave up (DEADLINE_EXCEEDED) and the client would
+ * believe it was not. The write is refused with DEADLINE_EXCEEDED instead.
+ */
+export const minWriteBudgetMs = 2;
 
 /**
  * An expectation no run can meet (2^62 events): appending with it stores
@@ -97,7 +110,16 @@ export function createAppender(deps: AppenderDeps): Appender {
     }
   }
 
-  return async (events, clientExpected, signal) => {
+  /** Throws when the call was cancelled or has too little time left to write. */
+  function checkTimeLeft(signal: AbortSignal, timeLeftMs: (() => number | undefined) | undefined): void {
+    signal.throwIfAborted();
+    const left = timeLeftMs?.();
+    if (left !== undefined && left < minWriteBudgetMs) {
+      throw new ConnectError(`deadline exceeded: ${left} ms left, too little to start a write`, Code.DeadlineExceeded);
+    }
+  }
+
+  return async (events, clientExpected, signal, timeLeftMs) => {
     if (events.length === 0) throw new InvalidArgumentError("events", "must not be empty");
     if (events.length > limits.maxBatchEvents) {
       throw new LimitExceededError("max_batch_events", BigInt(events.length), BigInt(limits.maxBatchEvents));
@@ -111,7 +133,7 @@ export function createAppender(deps: AppenderDeps): Appender {
     const typed = input.map((e, i) => ({ ...e, type: validateEvent(e, fieldOf(input.length, i), limits) }));
 
     if (!lifecycleValidation) {
-      signal.throwIfAborted();
+      checkTimeLeft(signal, timeLeftMs);
       const result = await store.append(input, { expected: clientExpected });
       if (!result.duplicate) await afterAppend(typed, result);
       return result;
@@ -142,7 +164,7 @@ export function createAppender(deps: AppenderDeps): Appender {
         }
         expected.set(runId, at);
       }
-      signal.throwIfAborted();
+      checkTimeLeft(signal, timeLeftMs);
       let result: AppendResult;
       try {
         result = await store.append(input, { expected });

@@ -71,7 +71,7 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
         checkNotNegative(request.expectedLastSequence, "expected_last_sequence");
         expected.set(event.runId, request.expectedLastSequence);
       }
-      const result = await append([event], expected, context.signal);
+      const result = await append([event], expected, context.signal, context.timeoutMs);
       return { event: result.events[0], duplicate: result.duplicate };
     },
 
@@ -83,7 +83,7 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
         if (expected.has(e.runId)) throw new InvalidArgumentError(`expected[${i}].run_id`, "is given twice");
         expected.set(e.runId, e.lastSequence);
       });
-      const result = await append(request.events, expected, context.signal);
+      const result = await append(request.events, expected, context.signal, context.timeoutMs);
       return { events: [...result.events], duplicate: result.duplicate };
     },
 

@@ -47,6 +47,10 @@ export async function startHttpServer<S extends DescService>(options: HttpServer
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
     shutdownSignal: options.shutdownSignal,
+    // The protobuf JSON default: an unknown field or enum name is INVALID_ARGUMENT. connect-es
+    // would drop them, and a dropped filter value (types: ["EVENT_TYPE_FROM_THE_FUTURE"])
+    // silently widens a filter to everything.
+    jsonOptions: { ignoreUnknownFields: false },
   });
 
   const handle = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {

@@ -23,12 +23,13 @@ type Option = (r: number) => Event;
 export function buildHistory(runId: string, choices: readonly number[], valid = true): Event[] {
   const events: Event[] = [];
   let started = false;
-  let ended: "" | "completed" | "failed" | "cancelled" = "";
+  // Widened with `as`: the closures below change them, which control-flow narrowing cannot see.
+  let ended = "" as "" | "completed" | "failed" | "cancelled";
   const running = new Set<string>();
   const waiting = new Set<string>();
   const children = new Map<string, boolean>(); // id → running
   const mapping = new Set<string>();
-  let compensation: "none" | "running" | "done" = "none";
+  let compensation = "none" as "none" | "running" | "done";
   let spawned = 0;
   const pick = <T>(list: readonly T[], r: number): T => list[r % list.length]!;
   const stepEnvelope = (name: string, output?: number) => ({ stepName: name, ...(output === undefined ? {} : { output: { n: output } }) });

@@ -72,6 +72,8 @@ export interface TestDatabase {
   newSchema(label?: string): string;
   /** Runs SQL on the test database (admin connection; for checks and fault injection). */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** A connection of the admin pool, e.g. to hold a transaction open; release() it. */
+  connect(): Promise<pg.PoolClient>;
   dropSchema(schema: string): Promise<void>;
 }
 
@@ -110,6 +112,9 @@ export function useTestDatabase(label: string): TestDatabase {
     },
     query(text, values) {
       return adminPool().query(text, values);
+    },
+    connect() {
+      return adminPool().connect();
     },
     async dropSchema(schema) {
       await adminPool().query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);

@@ -51,6 +51,8 @@ export interface PostgresEventStore extends EventStore {
   ping(): Promise<void>;
   /** The position mode of the schema. */
   readonly positions: PositionMode;
+  /** Whether the change feed's LISTEN connection is up (it reconnects by itself). */
+  readonly listening: boolean;
 }
 
 /** Attempts when concurrent writers keep winning races on the same runs (each round, one of them wins). */
@@ -167,13 +169,24 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     }
   }
 
+  // A checked-out connection that dies between two queries emits 'error' with no
+  // listener of the pool's on it; the next query fails anyway, so only log it.
+  const guarded = new WeakSet<PoolClient>();
+  const onClientError = (error: unknown) => logger.warn({ err: error }, "postgres: a pooled connection failed");
+
   async function connect(): Promise<PoolClient> {
     assertOpen();
+    let client: PoolClient;
     try {
-      return await pool.connect();
+      client = await pool.connect();
     } catch (error) {
       throw toStoreError(error, "connecting");
     }
+    if (!guarded.has(client)) {
+      guarded.add(client);
+      client.on("error", onClientError);
+    }
+    return client;
   }
 
   async function append(input: readonly Event[], appendOptions?: AppendOptions): Promise<AppendResult> {
@@ -270,6 +283,9 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
 
   return {
     positions: config.positions,
+    get listening() {
+      return feed.listening;
+    },
     append,
 
     async load(runId: string, loadOptions?: LoadOptions): Promise<LoadResult> {

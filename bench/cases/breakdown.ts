@@ -1,0 +1,178 @@
+// In-process stage breakdown of the over-the-wire paths: the service handlers
+// (src/service) called directly, with the protobuf decoding of the request and
+// the encoding of the response a transport would do, timed stage by stage.
+// These say where a gap to a target comes from without a profiler.
+import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import type { HandlerContext } from "@connectrpc/connect";
+import { EventSchema, type Event } from "../../gen/runlog/v1/event_pb.js";
+import {
+  AppendBatchRequestSchema,
+  AppendBatchResponseSchema,
+  AppendRequestSchema,
+  AppendResponseSchema,
+  EventBatchSchema,
+  SubscribeResponseSchema,
+} from "../../gen/runlog/v1/event_store_pb.js";
+import { defineCase, type BenchCase, type CorpusGroup } from "../lib/bench-case.js";
+import { encodeAppend, encodeAppendBatch, repeatableEvent, workflowBody, workflowHistory, workflowStarted } from "../lib/history.js";
+import { loadMemoryStore, loadReconstructor, memoryStoreFile, missing, reconstructorFile } from "../lib/runlog-inproc.js";
+
+const available = async () => missing(memoryStoreFile, reconstructorFile, "src/service/event-store-service.ts");
+
+async function service() {
+  const [{ createEventStoreService }, { silentLogger }, { defaultLimits }] = await Promise.all([
+    import("../../src/service/event-store-service.js"),
+    import("../../src/logger.js"),
+    import("../../src/limits.js"),
+  ]);
+  const store = (await loadMemoryStore())();
+  const { createReconstructor } = await loadReconstructor();
+  const reconstructor = createReconstructor({ store });
+  const impl = createEventStoreService({ store, reconstructor, limits: defaultLimits, lifecycleValidation: true, logger: silentLogger });
+  const context = { signal: new AbortController().signal } as HandlerContext;
+  return { impl, context, store };
+}
+
+type Service = Awaited<ReturnType<typeof service>>;
+
+/** Runs `fn` for ≥ `ms` and returns the mean µs per call. */
+async function meanMicros(ms: number, fn: (i: number) => unknown): Promise<number> {
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) {
+    for (let k = 0; k < 10; k++) await fn(n++);
+  }
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+const batchSize = 1000;
+
+const appendBatchStages = defineCase<Service & { bytes: Uint8Array[] }>({
+  name: "inproc.breakdown.append-batch-1000",
+  method:
+    "the AppendBatch(1,000 realistic events) path of the server without a transport, stage by stage, mean µs per event: decode the request (fromBinary), the handler (validation, lifecycle check, store.append, snapshots), encode the response (toBinary); 4 started runs round robin; ≥ 400 ms per stage",
+  metric: "µs/event total",
+  better: "lower",
+  available,
+  async setup() {
+    const s = await service();
+    const bytes: Uint8Array[] = [];
+    for (let r = 0; r < 4; r++) {
+      await s.impl.append(create(AppendRequestSchema, { event: workflowStarted(`bd-${r}`) }), s.context);
+      bytes.push(encodeAppendBatch(workflowBody(`bd-${r}`, 1, batchSize, { serverSequences: true })));
+    }
+    return { ...s, bytes };
+  },
+  async run(s) {
+    const decode = await meanMicros(400, (i) => fromBinary(AppendBatchRequestSchema, s.bytes[i % 4]!));
+    const requests = s.bytes.map((b) => fromBinary(AppendBatchRequestSchema, b));
+    let response: Awaited<ReturnType<Service["impl"]["appendBatch"]>> | undefined;
+    const handler = await meanMicros(400, async (i) => {
+      response = await s.impl.appendBatch(requests[i % 4]!, s.context);
+    });
+    const message = create(AppendBatchResponseSchema, response!);
+    const encode = await meanMicros(400, () => toBinary(AppendBatchResponseSchema, message));
+    const per = (us: number) => us / batchSize;
+    return {
+      "µs/event total": per(decode + handler + encode),
+      "decode µs/event": per(decode),
+      "handler µs/event": per(handler),
+      "encode response µs/event": per(encode),
+      "events/s (one core)": 1e6 / per(decode + handler + encode),
+    };
+  },
+});
+
+const appendStages = defineCase<Service & { bytes: Uint8Array[] }>({
+  name: "inproc.breakdown.append-unary",
+  method:
+    "the unary Append path without a transport, stage by stage, mean µs per call: decode the AppendRequest, the handler (lifecycle validation against the cached run state, store.append, snapshots every 100), encode the AppendResponse; 64 started runs round robin",
+  metric: "µs/call total",
+  better: "lower",
+  available,
+  async setup() {
+    const s = await service();
+    const bytes: Uint8Array[] = [];
+    for (let r = 0; r < 64; r++) {
+      await s.impl.append(create(AppendRequestSchema, { event: workflowStarted(`bu-${r}`) }), s.context);
+      bytes.push(encodeAppend(repeatableEvent(`bu-${r}`)));
+    }
+    return { ...s, bytes };
+  },
+  async run(s) {
+    const decode = await meanMicros(300, (i) => fromBinary(AppendRequestSchema, s.bytes[i % 64]!));
+    const requests = s.bytes.map((b) => fromBinary(AppendRequestSchema, b));
+    let response: Awaited<ReturnType<Service["impl"]["append"]>> | undefined;
+    const handler = await meanMicros(300, async (i) => {
+      response = await s.impl.append(requests[i % 64]!, s.context);
+    });
+    const message = create(AppendResponseSchema, response!);
+    const encode = await meanMicros(300, () => toBinary(AppendResponseSchema, message));
+    return {
+      "µs/call total": decode + handler + encode,
+      "decode µs": decode,
+      "handler µs": handler,
+      "encode µs": encode,
+      "calls/s (one core)": 1e6 / (decode + handler + encode),
+    };
+  },
+});
+
+const subscribeEncode = defineCase<{ message: ReturnType<typeof create<typeof SubscribeResponseSchema>>; events: number; bytes: Uint8Array }>({
+  name: "inproc.breakdown.subscribe-encode-512",
+  method:
+    "what catch-up pays per event to put stored events on the wire: toBinary of one SubscribeResponse carrying an EventBatch of 512 stored events (the service's batch size), against copying those events' pre-encoded bytes into one buffer (what encode-once would cost); µs per event",
+  metric: "µs/event encode",
+  better: "lower",
+  async setup() {
+    const events = workflowHistory("enc", 512);
+    events.forEach((e, i) => (e.position = BigInt(i + 1)));
+    const message = create(SubscribeResponseSchema, { message: { case: "events", value: create(EventBatchSchema, { events }) } });
+    return { message, events: events.length, bytes: toBinary(SubscribeResponseSchema, message) };
+  },
+  async run(s) {
+    const encode = await meanMicros(400, () => toBinary(SubscribeResponseSchema, s.message));
+    const pre = (s.message.message.value as { events: Event[] }).events.map((e) => toBinary(EventSchema, e));
+    const copy = await meanMicros(400, () => {
+      let n = 0;
+      for (const b of pre) n += b.length + 3;
+      const out = new Uint8Array(n + 6);
+      let o = 6;
+      for (const b of pre) {
+        out[o++] = 0x0a;
+        out[o++] = (b.length & 0x7f) | 0x80;
+        out[o++] = b.length >> 7;
+        out.set(b, o);
+        o += b.length;
+      }
+      return out;
+    });
+    // encode-once without touching the transports: each stored event's bytes (with
+    // their length prefix) kept once and emitted as unknown fields no. 1 of an empty
+    // EventBatch — toBinary writes them verbatim, every client reads them as `events`.
+    const prefixed = pre.map((b) => {
+      const w = new BinaryWriter();
+      w.bytes(b);
+      return w.finish();
+    });
+    const batch = create(EventBatchSchema);
+    batch.$unknown = prefixed.map((data) => ({ no: 1, wireType: WireType.LengthDelimited, data }));
+    const viaUnknown = create(SubscribeResponseSchema, { message: { case: "events", value: batch } });
+    const unknownBytes = toBinary(SubscribeResponseSchema, viaUnknown);
+    const back = fromBinary(SubscribeResponseSchema, unknownBytes);
+    if (!equals(SubscribeResponseSchema, back, fromBinary(SubscribeResponseSchema, s.bytes))) throw new Error("$unknown encoding differs");
+    const unknown = await meanMicros(400, () => toBinary(SubscribeResponseSchema, viaUnknown));
+    return {
+      "µs/event encode": encode / s.events,
+      "µs/event via $unknown (encode-once)": unknown / s.events,
+      "µs/event copy pre-encoded": copy / s.events,
+      "bytes/event": s.bytes.length / s.events,
+    };
+  },
+});
+
+export const breakdown: CorpusGroup = {
+  group: "in-process: stage breakdown of the server paths",
+  cases: [appendBatchStages, appendStages, subscribeEncode] as BenchCase[],
+};
