@@ -172,13 +172,14 @@ for (let round = 0; round < rounds; round++) {
 }
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
-const header = "| case | appends/s | events/s | append p50 ms | append p99 ms | other-instance delivery p50 ms | p99 ms |";
+const header =
+  "| case | appends/s (median round) | rounds min–max | events/s | append p50 ms | append p99 ms | other-instance delivery p50 ms | p99 ms |";
 console.log(header);
-console.log("|---|---:|---:|---:|---:|---:|---:|");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
 for (const c of selected) {
   const rs = [...results.get(c.name)!].sort((a, b) => a.appendsPerSecond - b.appendsPerSecond);
   const m = rs[Math.floor(rs.length / 2)]!;
   console.log(
-    `| ${c.name} | ${fmt(m.appendsPerSecond)} | ${fmt(m.eventsPerSecond)} | ${fmt(m.p50Ms, 2)} | ${fmt(m.p99Ms, 2)} | ${fmt(m.deliveryP50Ms, 2)} | ${fmt(m.deliveryP99Ms, 2)} |`,
+    `| ${c.name} | ${fmt(m.appendsPerSecond)} | ${fmt(rs[0]!.appendsPerSecond)}–${fmt(rs[rs.length - 1]!.appendsPerSecond)} | ${fmt(m.eventsPerSecond)} | ${fmt(m.p50Ms, 2)} | ${fmt(m.p99Ms, 2)} | ${fmt(m.deliveryP50Ms, 2)} | ${fmt(m.deliveryP99Ms, 2)} |`,
   );
 }

@@ -13,7 +13,7 @@ import { closedLoop } from "../lib/load.js";
 import type { ServerProcess } from "../lib/process.js";
 import { runlogServerAvailable, startEcho, startRunlog, type Ports } from "../lib/servers.js";
 import { durationMs } from "../lib/sizes.js";
-import { appendRequestBytes, appendResponseBytes } from "./grpc.js";
+import { appendRequestBytes, appendResponseBytes, withServerCpu } from "./grpc.js";
 
 const transport = (port: number) =>
   createConnectTransport({ baseUrl: `http://127.0.0.1:${port}`, httpVersion: "2", useBinaryFormat: true });
@@ -38,8 +38,8 @@ function runlogConnect(lanes: number): BenchCase {
       return { server, client, requests };
     },
     async run(s, ctx) {
-      const r = await closedLoop(lanes, durationMs(ctx), (lane) => s.client.append(s.requests[lane]!).then(() => 1));
-      return { "rpc/s": r.perSecond, "p50 ms": r.latency.percentile(0.5), "p99 ms": r.latency.percentile(0.99) };
+      const r = await withServerCpu(s.server, () => closedLoop(lanes, durationMs(ctx), (lane) => s.client.append(s.requests[lane]!).then(() => 1)));
+      return { "rpc/s": r.perSecond, "p50 ms": r.latency.percentile(0.5), "p99 ms": r.latency.percentile(0.99), "server CPU µs/call": r.serverUsPerOp, "server CPU %": r.serverCpu * 100 };
     },
     teardown: (s) => s.server.stop(),
   });
@@ -61,8 +61,8 @@ function echoConnect(lanes: number): BenchCase {
     },
     async run(s, ctx) {
       const request = create(BytesValueSchema, { value: new Uint8Array(appendRequestBytes - 3) });
-      const r = await closedLoop(lanes, durationMs(ctx), () => s.client.echo(request).then(() => 1));
-      return { "rpc/s": r.perSecond, "p50 ms": r.latency.percentile(0.5), "p99 ms": r.latency.percentile(0.99) };
+      const r = await withServerCpu(s.server, () => closedLoop(lanes, durationMs(ctx), () => s.client.echo(request).then(() => 1)));
+      return { "rpc/s": r.perSecond, "p50 ms": r.latency.percentile(0.5), "p99 ms": r.latency.percentile(0.99), "server CPU µs/call": r.serverUsPerOp, "server CPU %": r.serverCpu * 100 };
     },
     teardown: (s) => s.server.stop(),
   });

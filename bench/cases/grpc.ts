@@ -28,7 +28,7 @@ import {
 } from "../lib/grpc-client.js";
 import { encodeAppend, encodeAppendBatch, repeatableEvent, workflowBody, workflowHistory, workflowStarted } from "../lib/history.js";
 import { closedLoop, openLoop, sleep } from "../lib/load.js";
-import type { ServerProcess } from "../lib/process.js";
+import { cpuSeconds, type ServerProcess } from "../lib/process.js";
 import { runlogServerAvailable, startEcho, startRunlog, type Ports } from "../lib/servers.js";
 import { catchUpEvents, durationMs, pick } from "../lib/sizes.js";
 import { createLatencyRecorder } from "../lib/stats.js";
@@ -56,21 +56,47 @@ let uniq = Date.now() % 1_000_000;
 const tag = () => (uniq++).toString(36);
 let idTag = (Date.now() % 0xffff) * 0x10000;
 
-const runlogAvailable = () => runlogServerAvailable();
+/**
+ * Which runlog server a case talks to: the sources as they are ("runlog"), or a
+ * variant with a proposed change applied (bench/experiments), under its own name prefix.
+ */
+export interface Flavour {
+  readonly label: string;
+  available(): Promise<string | undefined>;
+  /** Flags that select the server module (before the `runlog serve` flags). */
+  serverArgs(): string[];
+}
+
+export const baseline: Flavour = {
+  label: "runlog",
+  available: () => runlogServerAvailable(),
+  serverArgs: () => [],
+};
 
 interface Wire {
   readonly server: ServerProcess<Ports>;
   readonly client: grpc.Client;
 }
 
-async function runlogWire(ctx: RunContext, args: readonly string[] = []): Promise<Wire> {
-  const server = await startRunlog(ctx, args);
+async function runlogWire(ctx: RunContext, flavour: Flavour = baseline, args: readonly string[] = []): Promise<Wire> {
+  const server = await startRunlog(ctx, [...flavour.serverArgs(), ...args]);
   return { server, client: rawClient(server.info.grpcPort) };
 }
 
 async function echoWire(ctx: RunContext, responseBytes = appendResponseBytes): Promise<Wire> {
   const server = await startEcho(ctx, responseBytes);
   return { server, client: rawClient(server.info.grpcPort) };
+}
+
+/** Runs `fn` and adds the server process's CPU use during it: utilisation and CPU µs per unit of work. */
+export async function withServerCpu<R extends { ops: number; seconds: number }>(
+  server: { pid: number },
+  fn: () => Promise<R>,
+): Promise<R & { serverCpu: number; serverUsPerOp: number }> {
+  const before = cpuSeconds(server.pid);
+  const r = await fn();
+  const cpu = cpuSeconds(server.pid) - before;
+  return { ...r, serverCpu: cpu / r.seconds, serverUsPerOp: (cpu * 1e6) / r.ops };
 }
 
 async function closeWire(w: Wire): Promise<void> {
@@ -99,16 +125,16 @@ async function preload(client: grpc.Client, runs: number, perRun: number, prefix
 
 // ---- unary Append next to the echo ceiling -----------------------------------------
 
-function unaryRunlog(lanes: number): BenchCase {
+export function unaryRunlog(lanes: number, flavour: Flavour = baseline): BenchCase {
   return defineCase<Wire & { requests: Uint8Array[] }>({
-    name: `runlog.grpc.append.unary.c${lanes}`,
+    name: `${flavour.label}.grpc.append.unary.c${lanes}`,
     method: `unary Append over the gRPC port (grpc-js client, one HTTP/2 connection, ${lanes} call(s) in flight, each lane on its own started run): a ${appendRequestBytes}-byte AppendRequest (context.updated, server-assigned id and sequence) encoded once per lane and resent; lifecycle validation on, snapshots every 100 (server defaults); closed loop 2.5 s after a 0.5 s warm-up`,
     metric: "rpc/s",
     better: "higher",
     interleave: `append.unary.c${lanes}`,
-    available: runlogAvailable,
+    available: () => flavour.available(),
     async setup(ctx) {
-      const w = await runlogWire(ctx);
+      const w = await runlogWire(ctx, flavour);
       const t = tag();
       const runs = Array.from({ length: lanes }, (_, l) => `u-${t}-${l}`);
       await startRuns(w.client, runs);
@@ -117,8 +143,8 @@ function unaryRunlog(lanes: number): BenchCase {
       return { ...w, requests };
     },
     async run(s, ctx) {
-      const r = await closedLoop(lanes, durationMs(ctx), (lane) => unary(s.client, Append, s.requests[lane]!).then(() => 1));
-      return { "rpc/s": r.perSecond, "p50 ms": r.latency.percentile(0.5), "p99 ms": r.latency.percentile(0.99) };
+      const r = await withServerCpu(s.server, () => closedLoop(lanes, durationMs(ctx), (lane) => unary(s.client, Append, s.requests[lane]!).then(() => 1)));
+      return { "rpc/s": r.perSecond, "p50 ms": r.latency.percentile(0.5), "p99 ms": r.latency.percentile(0.99), "server CPU µs/call": r.serverUsPerOp, "server CPU %": r.serverCpu * 100 };
     },
     teardown: closeWire,
   });
@@ -138,8 +164,8 @@ function unaryEcho(lanes: number): BenchCase {
       return { ...w, request };
     },
     async run(s, ctx) {
-      const r = await closedLoop(lanes, durationMs(ctx), () => unary(s.client, echoPath, s.request).then(() => 1));
-      return { "rpc/s": r.perSecond, "p50 ms": r.latency.percentile(0.5), "p99 ms": r.latency.percentile(0.99) };
+      const r = await withServerCpu(s.server, () => closedLoop(lanes, durationMs(ctx), () => unary(s.client, echoPath, s.request).then(() => 1)));
+      return { "rpc/s": r.perSecond, "p50 ms": r.latency.percentile(0.5), "p99 ms": r.latency.percentile(0.99), "server CPU µs/call": r.serverUsPerOp, "server CPU %": r.serverCpu * 100 };
     },
     teardown: closeWire,
   });
@@ -151,15 +177,15 @@ function appendedSequence(b: Uint8Array): number {
   return event ? (varintField(b, event[0], event[1], 3) ?? 0) : 0;
 }
 
-function hotRun(lanes: number): BenchCase {
+export function hotRun(lanes: number, flavour: Flavour = baseline): BenchCase {
   return defineCase<Wire>({
-    name: `runlog.grpc.append.hot-run.c${lanes}`,
+    name: `${flavour.label}.grpc.append.hot-run.c${lanes}`,
     method: `${lanes} lanes append to ONE run over gRPC, each with expected_last_sequence = what it last saw; on ABORTED the lane takes the actual sequence from the ConcurrencyConflict detail (grpc-status-details-bin) and retries. rpc/s counts successful appends; closed loop 2.5 s, a fresh run per repetition`,
     metric: "appends/s",
     better: "higher",
     interleave: `append.hot.c${lanes}`,
-    available: runlogAvailable,
-    setup: (ctx) => runlogWire(ctx),
+    available: () => flavour.available(),
+    setup: (ctx) => runlogWire(ctx, flavour),
     async run(s, ctx) {
       const run = `hot-${tag()}`;
       await startRuns(s.client, [run]);
@@ -191,18 +217,18 @@ function hotRun(lanes: number): BenchCase {
 
 // ---- AppendBatch ---------------------------------------------------------------------
 
-function appendBatch(size: number): BenchCase {
+export function appendBatch(size: number, flavour: Flavour = baseline): BenchCase {
   const lanes = 4;
   return defineCase<Wire & { requests: Uint8Array[] }>({
-    name: `runlog.grpc.append-batch.b${size}`,
+    name: `${flavour.label}.grpc.append-batch.b${size}`,
     method: `AppendBatch of ${size} realistic workflow events of one run (steps started/completed/failed-and-retried with JSON outputs, branches, context updates; server-assigned sequences), encoded once per lane and resent; ${lanes} lanes on distinct started runs, closed loop 2.5 s`,
     metric: "events/s",
     better: "higher",
     interleave: `append.batch.b${size}`,
     target: size >= 100 ? { op: ">=", value: 300_000, source: "issue 5 / ARCHITECTURE §10: AppendBatch ≥ 300,000 events/s over gRPC (memory store)" } : undefined,
-    available: runlogAvailable,
+    available: () => flavour.available(),
     async setup(ctx) {
-      const w = await runlogWire(ctx);
+      const w = await runlogWire(ctx, flavour);
       const t = tag();
       const runs = Array.from({ length: lanes }, (_, l) => `b-${t}-${l}`);
       await startRuns(w.client, runs);
@@ -211,8 +237,8 @@ function appendBatch(size: number): BenchCase {
       return { ...w, requests };
     },
     async run(s, ctx) {
-      const r = await closedLoop(lanes, durationMs(ctx), (lane) => unary(s.client, AppendBatch, s.requests[lane]!).then(() => size));
-      return { "events/s": r.perSecond, "batch p50 ms": r.latency.percentile(0.5), "MB/s in": (r.perSecond / size) * s.requests[0]!.length / 1e6 };
+      const r = await withServerCpu(s.server, () => closedLoop(lanes, durationMs(ctx), (lane) => unary(s.client, AppendBatch, s.requests[lane]!).then(() => size)));
+      return { "events/s": r.perSecond, "batch p50 ms": r.latency.percentile(0.5), "server CPU µs/event": r.serverUsPerOp, "server CPU %": r.serverCpu * 100 };
     },
     teardown: closeWire,
   });
@@ -220,15 +246,15 @@ function appendBatch(size: number): BenchCase {
 
 // ---- reads ---------------------------------------------------------------------------
 
-const loadCase = defineCase<Wire & { requests: Uint8Array[] }>({
-  name: "runlog.grpc.load-10k",
+export const loadCase = (flavour: Flavour = baseline) => defineCase<Wire & { requests: Uint8Array[] }>({
+  name: `${flavour.label}.grpc.load-10k`,
   method: "Load of a 10,000-event run (whole run in one response, default max page 10,000), 10 such runs round robin, 2 calls in flight, closed loop 2.5 s; the client counts events with a wire scan",
   metric: "events/s",
   better: "higher",
   interleave: "load-10k",
-  available: runlogAvailable,
+  available: () => flavour.available(),
   async setup(ctx) {
-    const w = await runlogWire(ctx);
+    const w = await runlogWire(ctx, flavour);
     await preload(w.client, 10, 10_000, "load");
     const requests = Array.from({ length: 10 }, (_, r) => toBinary(LoadRequestSchema, create(LoadRequestSchema, { runId: `load-${r}` })));
     return { ...w, requests };
@@ -245,14 +271,15 @@ const loadCase = defineCase<Wire & { requests: Uint8Array[] }>({
   teardown: closeWire,
 });
 
-const readLogCase = defineCase<Wire & { total: number }>({
-  name: "runlog.grpc.read-log.page-1000",
+export const readLogCase = (flavour: Flavour = baseline) => defineCase<Wire & { total: number }>({
+  name: `${flavour.label}.grpc.read-log.page-1000`,
   method: "ReadLog(after_position, limit 1000) paging from the start to the head of a 100,000-event log (10,000 quick), one call at a time",
   metric: "events/s",
   better: "higher",
-  available: runlogAvailable,
+  interleave: "read-log",
+  available: () => flavour.available(),
   async setup(ctx) {
-    const w = await runlogWire(ctx);
+    const w = await runlogWire(ctx, flavour);
     const runs = pick(ctx, 100, 10);
     await preload(w.client, runs, 1000, "log");
     return { ...w, total: runs * 1000 };
@@ -282,17 +309,17 @@ const subscribeFromNow = toBinary(
   create(SubscribeRequestSchema, { start: { case: "fromNow", value: create(EmptySchema) } }),
 );
 
-const catchUpCase = defineCase<Wire & { total: number }>({
-  name: "runlog.grpc.subscribe.catch-up",
+export const catchUpCase = (flavour: Flavour = baseline) => defineCase<Wire & { total: number }>({
+  name: `${flavour.label}.grpc.subscribe.catch-up`,
   method: "Subscribe(all runs, from the beginning) on a server holding 1,000,000 events (100,000 quick; 1,000 runs of realistic events, appended by AppendBatch), from the call until caught_up; one client, events counted by a wire scan",
   metric: "events/s",
   better: "higher",
   reps: 3,
   interleave: "catch-up",
   target: { op: ">=", value: 300_000, source: "issue 5 / ARCHITECTURE §10: Subscribe catch-up ≥ 300,000 events/s to one client" },
-  available: runlogAvailable,
+  available: () => flavour.available(),
   async setup(ctx) {
-    const w = await runlogWire(ctx);
+    const w = await runlogWire(ctx, flavour);
     const total = catchUpEvents(ctx);
     const t0 = performance.now();
     await preload(w.client, total / 1000, 1000, "cu");
@@ -303,6 +330,7 @@ const catchUpCase = defineCase<Wire & { total: number }>({
     let events = 0;
     let messages = 0;
     let bytes = 0;
+    const cpu0 = cpuSeconds(s.server.pid);
     const t0 = performance.now();
     await new Promise<void>((resolve, reject) => {
       const h = serverStream(s.client, Subscribe, subscribeAll, (b) => {
@@ -318,8 +346,15 @@ const catchUpCase = defineCase<Wire & { total: number }>({
       h.done.then(() => reject(new Error("stream ended before caught_up")), reject);
     });
     const ms = performance.now() - t0;
+    const cpu = cpuSeconds(s.server.pid) - cpu0;
     if (events !== s.total) throw new Error(`caught up after ${events} of ${s.total} events`);
-    return { "events/s": (events * 1000) / ms, "MB/s": bytes / 1000 / ms, "events/message": events / (messages - 1) };
+    return {
+      "events/s": (events * 1000) / ms,
+      "MB/s": bytes / 1000 / ms,
+      "events/message": events / (messages - 1),
+      "server CPU µs/event": (cpu * 1e6) / events,
+      "server CPU %": (cpu * 1e5) / ms,
+    };
   },
   teardown: closeWire,
 });
@@ -358,8 +393,8 @@ interface FanOut extends Wire {
   readonly channels: grpc.Client[];
 }
 
-async function fanOutSetup(ctx: RunContext, subscribers: number): Promise<FanOut> {
-  const w = await runlogWire(ctx);
+async function fanOutSetup(ctx: RunContext, subscribers: number, flavour: Flavour): Promise<FanOut> {
+  const w = await runlogWire(ctx, flavour);
   const channels = Array.from({ length: Math.min(subscribers, 8) }, () => rawClient(w.server.info.grpcPort));
   return { ...w, channels };
 }
@@ -398,19 +433,17 @@ async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<boo
   return true;
 }
 
-function fanOutLatency(subscribers: number): BenchCase {
+export function fanOutLatency(subscribers: number, flavour: Flavour = baseline): BenchCase {
   return defineCase<FanOut>({
-    name: `runlog.grpc.fan-out.s${subscribers}.latency-1k-per-s`,
+    name: `${flavour.label}.grpc.fan-out.s${subscribers}.latency-1k-per-s`,
     method: `${subscribers} Subscribe(all runs, from now) streams (over ${Math.min(subscribers, 8)} connections) while one writer sends 1,000 unary Appends/s (open loop, 10 runs, 3 s; 1 s quick); latency = delivery to a subscriber − the moment the Append was sent, per (event, subscriber), all in the benchmark process`,
     metric: "p99 ms",
     better: "lower",
     reps: 3,
     target: subscribers === 10 ? { op: "<=", value: 5, source: "issue 5 / ARCHITECTURE §10: p99 append→delivery ≤ 5 ms at 1,000 appends/s with 10 subscribers" } : undefined,
-    available: runlogAvailable,
-    async setup(ctx) {
-      const s = await fanOutSetup(ctx, subscribers);
-      return s;
-    },
+    interleave: `fan-out.s${subscribers}.latency`,
+    available: () => flavour.available(),
+    setup: (ctx) => fanOutSetup(ctx, subscribers, flavour),
     async run(s, ctx) {
       const runs = Array.from({ length: 10 }, (_, r) => `fl-${tag()}-${r}`);
       await startRuns(s.client, runs);
@@ -451,16 +484,17 @@ function fanOutLatency(subscribers: number): BenchCase {
   });
 }
 
-function fanOutThroughput(subscribers: number): BenchCase {
+export function fanOutThroughput(subscribers: number, flavour: Flavour = baseline): BenchCase {
   return defineCase<FanOut>({
-    name: `runlog.grpc.fan-out.s${subscribers}.throughput`,
+    name: `${flavour.label}.grpc.fan-out.s${subscribers}.throughput`,
     method: `${subscribers} Subscribe(all runs, from now) streams (over ${Math.min(subscribers, 8)} connections) while 2 writers append AppendBatch(100) as fast as they can for 2.5 s; deliveries/s = events received by all subscribers together ÷ time from the first append to the last delivery`,
     metric: "deliveries/s",
     better: "higher",
     reps: 3,
     target: subscribers === 100 ? { op: ">=", value: 200_000, source: "issue 5: fan-out to 100 subscribers ≥ 200,000 deliveries/s" } : undefined,
-    available: runlogAvailable,
-    setup: (ctx) => fanOutSetup(ctx, subscribers),
+    interleave: `fan-out.s${subscribers}.throughput`,
+    available: () => flavour.available(),
+    setup: (ctx) => fanOutSetup(ctx, subscribers, flavour),
     async run(s, ctx) {
       const runs = Array.from({ length: 2 }, (_, r) => `ft-${tag()}-${r}`);
       await startRuns(s.client, runs);
@@ -471,13 +505,16 @@ function fanOutThroughput(subscribers: number): BenchCase {
         received += spans.length / 2;
         last = performance.now();
       });
+      const cpu0 = cpuSeconds(s.server.pid);
       const t0 = performance.now();
       const r = await closedLoop(2, durationMs(ctx), (lane) => unary(s.client, AppendBatch, requests[lane]!).then(() => 100));
       const expected = r.ops * subscribers;
       const complete = await waitFor(() => received >= expected, 60_000);
+      const cpu = cpuSeconds(s.server.pid) - cpu0;
       close();
       return {
         "deliveries/s": (received * 1000) / (last - t0),
+        "server CPU µs/delivery": (cpu * 1e6) / received,
         "appends/s": r.perSecond,
         "drain s after writers": (last - t0) / 1000 - r.seconds,
         "missing deliveries": complete ? 0 : expected - received,
@@ -489,18 +526,18 @@ function fanOutThroughput(subscribers: number): BenchCase {
 
 // ---- GetRunState ----------------------------------------------------------------------------
 
-function getRunState(snapshots: boolean): BenchCase {
+export function getRunState(snapshots: boolean, flavour: Flavour = baseline): BenchCase {
   return defineCase<Wire & { request: Uint8Array }>({
-    name: `runlog.grpc.get-run-state-10k.${snapshots ? "snapshot" : "no-snapshot"}`,
+    name: `${flavour.label}.grpc.get-run-state-10k.${snapshots ? "snapshot" : "no-snapshot"}`,
     method: snapshots
       ? "GetRunState of a 10,000-event run (appended by AppendBatch of 1,000) with snapshots every 100 (default): the latest snapshot at 10,000 is decoded, nothing to replay; one call at a time, 2.5 s"
       : "GetRunState of the same 10,000-event run on a server started with --snapshot-every 0: full replay of 10,000 events; one call at a time, 2.5 s",
     metric: "ms/call p50",
     better: "lower",
     interleave: "get-run-state-10k",
-    available: runlogAvailable,
+    available: () => flavour.available(),
     async setup(ctx) {
-      const w = await runlogWire(ctx, snapshots ? [] : ["--snapshot-every", "0"]);
+      const w = await runlogWire(ctx, flavour, snapshots ? [] : ["--snapshot-every", "0"]);
       await preload(w.client, 1, 10_000, "state", 1);
       const request = toBinary(GetRunStateRequestSchema, create(GetRunStateRequestSchema, { runId: "state-0" }));
       await closedLoop(1, 300, () => unary(w.client, GetRunState, request).then(() => 1));
@@ -529,11 +566,11 @@ export const grpcCases: CorpusGroup = {
     appendBatch(10),
     appendBatch(100),
     appendBatch(1000),
-    loadCase,
-    readLogCase,
+    loadCase(),
+    readLogCase(),
     streamCeiling(1),
     streamCeiling(100),
-    catchUpCase,
+    catchUpCase(),
     fanOutLatency(1),
     fanOutLatency(10),
     fanOutLatency(100),

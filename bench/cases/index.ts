@@ -2,6 +2,7 @@
 import type { CorpusGroup } from "../lib/bench-case.js";
 import { breakdown } from "./breakdown.js";
 import { connectCases } from "./connect.js";
+import { experiments } from "./experiments.js";
 import { grpcCases } from "./grpc.js";
 import { inProcess } from "./in-process.js";
 import { peersEmmettMemory } from "./peers-emmett.js";
@@ -10,4 +11,4 @@ import { peersNats } from "./peers-nats.js";
 import { postgres } from "./postgres.js";
 import { reconstruct } from "./reconstruct.js";
 
-export const corpus: readonly CorpusGroup[] = [inProcess, reconstruct, breakdown, memory, grpcCases, connectCases, peersEmmettMemory, postgres, peersNats];
+export const corpus: readonly CorpusGroup[] = [inProcess, reconstruct, breakdown, memory, grpcCases, connectCases, peersEmmettMemory, postgres, peersNats, experiments];

@@ -243,13 +243,20 @@ interface EmmettPg {
 }
 
 async function emmettSetup(): Promise<EmmettPg> {
-  const store = getPostgreSQLEventStore(pgUrl, { schema: { autoMigration: "CreateOrUpdate" } });
-  await store.schema.migrate();
-  // emmett remembers per process that it migrated: empty its tables rather than drop them.
   const pool = pgPool(1);
-  await pool.query("TRUNCATE emt_messages, emt_streams");
-  await pool.end();
-  return { store };
+  try {
+    // emmett (dumbo) records its migrations in dmb_migrations: when its tables were
+    // dropped behind its back, forget them so that migrate() creates them again.
+    const { rows } = await pool.query<{ t: string | null }>("SELECT to_regclass('public.emt_messages')::text AS t");
+    if (rows[0]?.t == null) await pool.query("DROP TABLE IF EXISTS dmb_migrations");
+    const store = getPostgreSQLEventStore(pgUrl, { schema: { autoMigration: "CreateOrUpdate" } });
+    await store.schema.migrate();
+    // Empty rather than drop: emmett remembers per process that it migrated.
+    await pool.query("TRUNCATE emt_messages, emt_streams");
+    return { store };
+  } finally {
+    await pool.end();
+  }
 }
 
 type EmmettAny = Parameters<PostgresEventStore["appendToStream"]>[1][number];

@@ -1,7 +1,7 @@
 // Child processes: servers the benchmark talks to (runlog, echo ceilings) and
 // isolated repetitions. Every child this module starts is killed on exit.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join, resolve } from "node:path";
 
@@ -150,3 +150,18 @@ export async function runChildForResult<R>(
 export function printChildResult(result: unknown): void {
   process.stdout.write(`\n${resultPrefix}${JSON.stringify(result)}\n`);
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    return ticks / clockTicksPerSecond;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const clockTicksPerSecond = 100;

@@ -151,6 +151,12 @@ export function createAppender(deps: AppenderDeps): Appender {
         if (error instanceof LifecycleViolationError || error instanceof ConcurrencyConflictError) {
           const retry = await asRetry(events);
           if (retry !== undefined) return retry;
+          // A writer whose expectation is stale learns that first (ABORTED: re-read, decide
+          // again), not a rule judged against a history it has not seen.
+          for (const [runId, expected] of clientExpected) {
+            const actual = await store.getLastSequence(runId);
+            if (actual !== expected) throw new ConcurrencyConflictError(runId, expected, actual);
+          }
         }
         throw error;
       }

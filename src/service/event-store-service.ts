@@ -10,6 +10,7 @@ import type { Reconstructor } from "../reconstruct/reconstructor.js";
 import type { EventStore } from "../store/event-store.js";
 import { createAppender } from "./appender.js";
 import { toConnectError } from "./error-mapping.js";
+import { fittingCount } from "./page-bytes.js";
 import {
   checkNames,
   checkNotNegative,
@@ -18,6 +19,7 @@ import {
   toStoreFilter,
   validateRunId,
 } from "./request-validation.js";
+import type { Encoding } from "./subscription/batches.js";
 import {
   defaultSubscriptionOptions,
   runSubscription,
@@ -102,6 +104,10 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
         limit,
         ...(runFilter && { filter: runFilter }),
       });
+      const fit = fittingCount(result.events);
+      if (fit < result.events.length) {
+        return { events: result.events.slice(0, fit), nextAfterSequence: result.events[fit - 1]!.sequence, hasMore: true };
+      }
       return { events: [...result.events], nextAfterSequence: result.nextAfterSequence, hasMore: result.hasMore };
     },
 
@@ -119,6 +125,15 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
         limit,
         ...(filter && { filter }),
       });
+      const fit = fittingCount(result.events);
+      if (fit < result.events.length) {
+        return {
+          events: result.events.slice(0, fit),
+          nextAfterPosition: result.events[fit - 1]!.position,
+          hasMore: true,
+          headPosition: result.headPosition,
+        };
+      }
       return {
         events: [...result.events],
         nextAfterPosition: result.nextAfterPosition,
@@ -161,7 +176,7 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
   };
 
   async function* subscribe(request: SubscribeRequest, context: HandlerContext): AsyncGenerator<SubscribeResponseInit> {
-    const spec = subscriptionSpec(request, limits);
+    const spec = subscriptionSpec(request, limits, encodingOf(context));
     if (subscriptions >= maxSubscriptions) {
       throw new LimitExceededError("max_subscriptions", BigInt(subscriptions + 1), BigInt(maxSubscriptions));
     }
@@ -176,19 +191,24 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
   return withErrorMapping(impl, logger);
 }
 
-function subscriptionSpec(request: SubscribeRequest, limits: Limits): SubscriptionSpec {
+function subscriptionSpec(request: SubscribeRequest, limits: Limits, encoding: Encoding): SubscriptionSpec {
   if (request.runId !== "") validateRunId(request.runId, "run_id", limits);
   const filter = toStoreFilter(request.filter, "filter", limits);
   const runId = request.runId === "" ? undefined : request.runId;
   switch (request.start.case) {
     case undefined:
     case "fromBeginning":
-      return { runId, filter, start: { kind: "beginning" } };
+      return { runId, filter, encoding, start: { kind: "beginning" } };
     case "after":
-      return { runId, filter, start: { kind: "after", after: request.start.value } };
+      return { runId, filter, encoding, start: { kind: "after", after: request.start.value } };
     case "fromNow":
-      return { runId, filter, start: { kind: "now" } };
+      return { runId, filter, encoding, start: { kind: "now" } };
   }
+}
+
+/** JSON when the request came as JSON (application/connect+json, application/grpc+json, …). */
+function encodingOf(context: HandlerContext): Encoding {
+  return /json/i.test(context.requestHeader.get("content-type") ?? "") ? "json" : "binary";
 }
 
 /**

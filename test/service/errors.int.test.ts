@@ -18,7 +18,15 @@ import type { RunningServer } from "../../src/server.js";
 import type { EventStore } from "../../src/store/event-store.js";
 import { createMemoryEventStore } from "../../src/store/memory/memory-event-store.js";
 import { clientKinds, type EventStoreClient } from "../support/clients.js";
-import { newId, stepCompleted, stepStarted, uniqueRunId, workflowStarted } from "../support/events.js";
+import {
+  customEvent,
+  newId,
+  stepCompleted,
+  stepStarted,
+  uniqueRunId,
+  workflowCompleted,
+  workflowStarted,
+} from "../support/events.js";
 import { recordingLogger, startTestServer } from "../support/server.js";
 
 let server: RunningServer;
@@ -111,6 +119,17 @@ describe.each(clientKinds)("$name", (kind) => {
     const bySequence = await rejection(client.append({ event: stepStarted(runId, {}, { stepName: "a", sequence: 7 }) }));
     expect(bySequence.code).toBe(Code.Aborted);
     expect(bySequence.findDetails(ConcurrencyConflictSchema)[0]).toMatchObject({ expected: 6n, actual: 1n });
+  });
+
+  it("ABORTED, not a lifecycle rule, when the writer's expectation is stale", async () => {
+    const runId = uniqueRunId();
+    await client.appendBatch({ events: [workflowStarted(runId), workflowCompleted(runId)] });
+    const error = await rejection(client.append({ event: customEvent(runId, { name: "late" }), expectedLastSequence: 1n }));
+    expect(error.code).toBe(Code.Aborted);
+    expect(error.findDetails(ConcurrencyConflictSchema)[0]).toMatchObject({ runId, expected: 1n, actual: 2n });
+    // With the right expectation, the rule speaks.
+    const rule = await rejection(client.append({ event: customEvent(runId, { name: "late" }), expectedLastSequence: 2n }));
+    expect(rule.findDetails(LifecycleViolationSchema)[0]?.rule).toBe("no-event-after-terminal");
   });
 
   it("ALREADY_EXISTS with an EventIdConflict", async () => {

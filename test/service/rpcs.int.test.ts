@@ -8,6 +8,7 @@ import type { SubscribeResponse } from "../../gen/runlog/v1/event_store_pb.js";
 import type { RunningServer } from "../../src/server.js";
 import { clientKinds, type EventStoreClient } from "../support/clients.js";
 import {
+  customEvent,
   newId,
   stepCompleted,
   stepStarted,
@@ -163,5 +164,40 @@ describe.each(clientKinds)("$name", (kind) => {
     await reading;
     controller.abort();
     expect(received).toEqual([1n, 2n, 3n]);
+  });
+});
+
+describe("pages cut by size", () => {
+  it("Load and ReadLog stop near 1 MiB of events, with has_more and the right cursor", async () => {
+    const { client, close } = clientKinds[1]!.create(server); // grpc-js, 4 MiB default receive limit on most clients
+    try {
+      const runId = uniqueRunId("big");
+      const blob = "z".repeat(450_000); // three of them are over 1 MiB (this server's count limit is 3)
+      const first = await client.append({ event: workflowStarted(runId, { input: { blob } }) });
+      for (let i = 0; i < 2; i++) {
+        await client.appendBatch({
+          events: Array.from({ length: 4 }, (_, k) => customEvent(runId, { name: `c${i}${k}`, json: { blob } })),
+        });
+      }
+      const loaded: bigint[] = [];
+      let after = 0n;
+      let pages = 0;
+      for (;;) {
+        const page = await client.load({ runId, afterSequence: after, limit: 100 });
+        pages++;
+        expect(page.events.length).toBeLessThanOrEqual(2);
+        loaded.push(...page.events.map((e) => e.sequence));
+        if (!page.hasMore) break;
+        after = page.nextAfterSequence;
+      }
+      expect(loaded).toEqual([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n]);
+      expect(pages).toBe(5);
+      const log = await client.readLog({ afterPosition: first.event!.position - 1n, limit: 100 });
+      expect(log.hasMore).toBe(true);
+      expect(log.events).toHaveLength(2);
+      expect(log.nextAfterPosition).toBe(log.events.at(-1)!.position);
+    } finally {
+      close();
+    }
   });
 });

@@ -50,7 +50,7 @@ describe("postgres store options", () => {
     expect(config).toMatchObject({
       schema: "runlog",
       notifyChannel: "runlog_events",
-      positions: "serialized",
+      positions: "xid-gated",
       poolSize: 10,
       migrate: true,
       notifyInTransaction: false,

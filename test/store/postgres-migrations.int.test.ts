@@ -58,7 +58,7 @@ describePostgres("PostgreSQL store: migrations", () => {
       /position mode "serialized"/,
     );
     // Started without migrating: fine on a current schema.
-    opened.push(await createPostgresEventStore({ connectionString: db.url, schema, migrate: false }));
+    opened.push(await createPostgresEventStore({ connectionString: db.url, schema, positions: "serialized", migrate: false }));
     await expect(
       createPostgresEventStore({ connectionString: db.url, schema: db.newSchema("absent"), migrate: false }),
     ).rejects.toThrow();

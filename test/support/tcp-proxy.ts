@@ -42,6 +42,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     server = s;
   };
 
+  const down = () => {
+    server?.close();
+    server = undefined;
+    for (const socket of sockets) socket.resetAndDestroy();
+    sockets.clear();
+  };
+
   await listen();
   return {
     get port() {
@@ -50,17 +57,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     get connections() {
       return sockets.size / 2;
     },
-    down() {
-      server?.close();
-      server = undefined;
-      for (const socket of sockets) socket.resetAndDestroy();
-      sockets.clear();
-    },
+    down,
     async up() {
       if (server === undefined) await listen();
     },
     async close() {
-      this.down();
+      down();
     },
   };
 }

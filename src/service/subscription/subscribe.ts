@@ -16,7 +16,7 @@ import type { Event } from "../../../gen/runlog/v1/event_pb.js";
 import type { SubscribeResponseSchema } from "../../../gen/runlog/v1/event_store_pb.js";
 import type { EventFilter, EventStore } from "../../store/event-store.js";
 import { compileFilter } from "../../store/filter.js";
-import { estimateSize } from "./estimate-size.js";
+import { eventBatches, type Encoding } from "./batches.js";
 import { createLiveFeed } from "./live-feed.js";
 import { createWorkflowNames, type WorkflowNames } from "./workflow-names.js";
 
@@ -29,7 +29,7 @@ export interface SubscriptionOptions {
   readonly pageEvents: number;
   /** Most events in one EventBatch message. */
   readonly batchEvents: number;
-  /** Most estimated bytes in one EventBatch message (an event larger than this travels alone). */
+  /** Most bytes of events in one message (an event larger than this travels alone). Exact for binary protocols, estimated for JSON. */
   readonly batchBytes: number;
   /** A checkpoint is sent when filtering skipped events and nothing was sent for this long… */
   readonly checkpointIntervalMs: number;
@@ -59,6 +59,8 @@ export interface SubscriptionSpec {
   readonly runId: string | undefined;
   readonly start: SubscriptionStart;
   readonly filter: EventFilter | undefined;
+  /** How the client reads messages: binary batches are sent pre-encoded. */
+  readonly encoding: Encoding;
 }
 
 interface Page {
@@ -129,23 +131,6 @@ function workflowMatcher(
     const name = names.get(event.runId);
     return typeof name === "string" ? wanted.has(name) : name.then((n) => wanted.has(n));
   };
-}
-
-/** Splits events into EventBatch-sized groups by count and estimated size. */
-function* batches(events: readonly Event[], options: SubscriptionOptions): Generator<Event[]> {
-  let batch: Event[] = [];
-  let bytes = 0;
-  for (const event of events) {
-    const size = estimateSize(event);
-    if (batch.length > 0 && (batch.length >= options.batchEvents || bytes + size > options.batchBytes)) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(event);
-    bytes += size;
-  }
-  if (batch.length > 0) yield batch;
 }
 
 /**
@@ -224,9 +209,9 @@ export async function* runSubscription(
           }
           events = kept;
         }
-        for (const batch of batches(events, options)) {
-          yield { message: { case: "events", value: { events: batch } } };
-          mark(scope.coordinate(batch[batch.length - 1]!));
+        for (const [message, last] of eventBatches(events, spec.encoding, options)) {
+          yield message;
+          mark(scope.coordinate(last));
         }
         cursor = max(cursor, page.next);
         if (!page.hasMore && !feed.overflowed && feed.attached) break;
@@ -268,9 +253,9 @@ export async function* runSubscription(
           out.push(event);
           cursor = c;
         }
-        for (const batch of batches(out, options)) {
-          yield { message: { case: "events", value: { events: batch } } };
-          mark(scope.coordinate(batch[batch.length - 1]!));
+        for (const [message, last] of eventBatches(out, spec.encoding, options)) {
+          yield message;
+          mark(scope.coordinate(last));
         }
         if (checkpointDue()) {
           yield { message: { case: "checkpoint", value: { position: cursor } } };

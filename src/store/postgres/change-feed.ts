@@ -281,7 +281,11 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
       };
     },
     committed(first, last) {
-      if (last > cursor) acked.push({ first, last });
+      if (last > cursor) {
+        const previous = acked[acked.length - 1];
+        if (previous !== undefined && previous.last + 1n === first) acked[acked.length - 1] = { first: previous.first, last };
+        else acked.push({ first, last });
+      }
       wake();
     },
     wake,

@@ -28,7 +28,7 @@ export interface PostgresEventStoreOptions {
   readonly schema?: string;
   /** The LISTEN/NOTIFY channel of the change feed. Default "<schema>_events". */
   readonly notifyChannel?: string;
-  /** Default "serialized" (adr/0005). Every server on one schema must use the same mode. */
+  /** Default "xid-gated" (adr/0005). Every server on one schema must use the same mode. */
   readonly positions?: PositionMode;
   /**
    * NOTIFY inside the append transaction instead of right after it. Inside, a server that
@@ -76,7 +76,7 @@ export function compilePostgresOptions(options: PostgresEventStoreOptions): Post
     throw new RangeError("postgres connectionString must be a postgres:// or postgresql:// URL");
   }
   const schema = checkSchemaName(options.schema ?? "runlog", "postgres schema");
-  const positions = options.positions ?? "serialized";
+  const positions = options.positions ?? "xid-gated";
   if (!positionModes.includes(positions)) {
     throw new RangeError(`postgres positions must be one of ${positionModes.join(", ")}, not ${String(positions)}`);
   }

@@ -1,0 +1,84 @@
+// Events into SubscribeResponse messages of bounded size.
+//
+// Binary protocols (gRPC, gRPC-Web, Connect binary): each event is encoded once,
+// here, and the batch travels pre-encoded as the bytes of the `events` field
+// (carried in the response's unknown fields, which protobuf-es writes verbatim:
+// on the wire it is exactly a SubscribeResponse with `events` set). So a batch's
+// size is exact, never over the budget (an event larger than the budget travels
+// alone), and the transport does no second encoding.
+//
+// JSON (Connect JSON): ordinary messages, cut by an estimate of their size.
+import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { EventSchema, type Event } from "../../../gen/runlog/v1/event_pb.js";
+import { SubscribeResponseSchema, type SubscribeResponse } from "../../../gen/runlog/v1/event_store_pb.js";
+import { estimateSize } from "./estimate-size.js";
+
+export type Encoding = "binary" | "json";
+
+export interface BatchLimits {
+  /** Most events in one message. */
+  readonly batchEvents: number;
+  /** Most bytes of events in one message (binary: exact; JSON: estimated). */
+  readonly batchBytes: number;
+}
+
+/** SubscribeResponse.events is field 1; EventBatch.events is field 1. */
+const eventsField = 1;
+
+/** Yields [message, last event of the message] pairs for `events`, in order. */
+export function* eventBatches(
+  events: readonly Event[],
+  encoding: Encoding,
+  limits: BatchLimits,
+): Generator<readonly [SubscribeResponse, Event]> {
+  if (encoding === "json") {
+    yield* jsonBatches(events, limits);
+    return;
+  }
+  let writer = new BinaryWriter();
+  let count = 0;
+  let bytes = 0;
+  const flush = (last: Event): readonly [SubscribeResponse, Event] => {
+    const batch = writer.finish();
+    const message = create(SubscribeResponseSchema);
+    // The field's bytes as protobuf-es keeps an unknown length-delimited field: length prefix, then data.
+    message.$unknown = [{ no: eventsField, wireType: WireType.LengthDelimited, data: new BinaryWriter().bytes(batch).finish() }];
+    writer = new BinaryWriter();
+    count = 0;
+    bytes = 0;
+    return [message, last];
+  };
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    const encoded = toBinary(EventSchema, event);
+    if (count > 0 && (count >= limits.batchEvents || bytes + encoded.length > limits.batchBytes)) {
+      yield flush(events[i - 1]!);
+    }
+    writer.tag(eventsField, WireType.LengthDelimited).bytes(encoded);
+    count++;
+    bytes += encoded.length + 6;
+  }
+  if (count > 0) yield flush(events[events.length - 1]!);
+}
+
+function* jsonBatches(events: readonly Event[], limits: BatchLimits): Generator<readonly [SubscribeResponse, Event]> {
+  // JSON spells out field names and quotes numbers: a quarter of the budget by estimate.
+  const budget = limits.batchBytes / 4;
+  let batch: Event[] = [];
+  let bytes = 0;
+  const flush = (): readonly [SubscribeResponse, Event] => {
+    const message = create(SubscribeResponseSchema, { message: { case: "events", value: { events: batch } } });
+    const last = batch[batch.length - 1]!;
+    batch = [];
+    bytes = 0;
+    return [message, last];
+  };
+  for (const event of events) {
+    const size = estimateSize(event);
+    if (batch.length > 0 && (batch.length >= limits.batchEvents || bytes + size > budget)) yield flush();
+    batch.push(event);
+    bytes += size;
+  }
+  if (batch.length > 0) yield flush();
+}
