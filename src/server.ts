@@ -6,6 +6,7 @@
 // connections or streams; Subscribe streams end with UNAVAILABLE; running unary
 // calls finish (bounded by shutdownGraceMs); then every connection is closed
 // and the store too.
+import { setMaxListeners } from "node:events";
 import { file_runlog_v1_errors } from "../gen/runlog/v1/errors_pb.js";
 import { EventStore as EventStoreService } from "../gen/runlog/v1/event_store_pb.js";
 import type { Limits } from "./limits.js";
@@ -81,6 +82,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     }),
   );
   const shutdown = new AbortController();
+  // Every running call listens to it (connect-node links it into each call's signal).
+  setMaxListeners(Number.POSITIVE_INFINITY, shutdown.signal);
 
   let grpcServer: Awaited<ReturnType<typeof startGrpcServer>> | undefined;
   let httpServer: Awaited<ReturnType<typeof startHttpServer>> | undefined;
@@ -155,22 +158,10 @@ async function openStore(config: ServerConfig, logger: Logger): Promise<EventSto
   }
 }
 
-/** The PostgreSQL store, loaded only when asked for. */
+/** The PostgreSQL store, loaded only when asked for (it brings the pg driver). */
 async function openPostgresStore(url: string, limits: Limits, logger: Logger): Promise<EventStore> {
-  const candidates = ["./store/postgres/postgres-event-store.js", "./store/postgres/index.js"];
-  for (const path of candidates) {
-    let module: { createPostgresEventStore?: (options: object) => EventStore | Promise<EventStore> };
-    try {
-      module = (await import(path)) as typeof module;
-    } catch (error) {
-      if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND") continue;
-      throw error;
-    }
-    if (typeof module.createPostgresEventStore === "function") {
-      return await module.createPostgresEventStore({ connectionString: url, limits, logger });
-    }
-  }
-  throw new Error("the postgres store is not available in this build (src/store/postgres has no createPostgresEventStore)");
+  const { createPostgresEventStore } = await import("./store/postgres/postgres-event-store.js");
+  return createPostgresEventStore({ connectionString: url, limits, logger });
 }
 
 /** Readiness: the store's own ping when it has one, else a cheap read. */

@@ -65,6 +65,8 @@ export interface Flavour {
   available(): Promise<string | undefined>;
   /** Flags that select the server module (before the `runlog serve` flags). */
   serverArgs(): string[];
+  /** The server script, when not bench/servers/runlog-server.ts. */
+  script?(): string;
 }
 
 export const baseline: Flavour = {
@@ -79,7 +81,7 @@ interface Wire {
 }
 
 async function runlogWire(ctx: RunContext, flavour: Flavour = baseline, args: readonly string[] = []): Promise<Wire> {
-  const server = await startRunlog(ctx, [...flavour.serverArgs(), ...args]);
+  const server = await startRunlog(ctx, [...flavour.serverArgs(), ...args], flavour.script?.());
   return { server, client: rawClient(server.info.grpcPort) };
 }
 

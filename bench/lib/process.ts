@@ -28,6 +28,8 @@ export interface NodeChildOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Adds --cpu-prof into bench/.profiles. */
   readonly cpuProfile?: boolean;
+  /** Run the script through tsx (default); false for compiled JavaScript. */
+  readonly tsx?: boolean;
 }
 
 function nodeArgv(script: string, args: readonly string[], options: NodeChildOptions): string[] {
@@ -36,7 +38,8 @@ function nodeArgv(script: string, args: readonly string[], options: NodeChildOpt
     mkdirSync(profileDir, { recursive: true });
     argv.push("--cpu-prof", "--cpu-prof-dir", profileDir);
   }
-  argv.push("--import", "tsx", script, ...args);
+  if (options.tsx !== false) argv.push("--import", "tsx");
+  argv.push(script, ...args);
   return argv;
 }
 

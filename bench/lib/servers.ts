@@ -9,11 +9,16 @@ export interface Ports {
   readonly httpPort: number;
 }
 
-/** runlog (`runlog serve` flags in `args`), in its own process. */
-export function startRunlog(ctx: RunContext, args: readonly string[] = []): Promise<ServerProcess<Ports>> {
-  return startServerProcess<Ports>("runlog", join(benchDir, "servers", "runlog-server.ts"), args, {
+/**
+ * runlog (`runlog serve` flags in `args`), in its own process; `script` replaces
+ * bench/servers/runlog-server.ts (a compiled .js one runs without tsx).
+ */
+export function startRunlog(ctx: RunContext, args: readonly string[] = [], script?: string): Promise<ServerProcess<Ports>> {
+  const path = script ?? join(benchDir, "servers", "runlog-server.ts");
+  return startServerProcess<Ports>("runlog", path, args, {
     cpuProfile: ctx.profileServers,
     nodeArgs: ["--max-old-space-size=8192"],
+    tsx: !path.endsWith(".js"),
   });
 }
 

@@ -52,6 +52,13 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       stopping = true;
       logger.info({ signal }, "signal received");
+      // stop() forces running calls out after the grace time; this guards against a store
+      // that does not close.
+      const watchdogMs = config.server.shutdownGraceMs + 5_000;
+      setTimeout(() => {
+        logger.error({ watchdogMs }, "shutdown did not finish: exiting");
+        resolve(1);
+      }, watchdogMs).unref();
       server.stop().then(
         () => resolve(0),
         (error: unknown) => {

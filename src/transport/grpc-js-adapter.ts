@@ -11,7 +11,14 @@
 //     message is only pulled from the handler after 'drain'.
 // Unary and server-streaming methods only (all runlog.v1 has).
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createContextValues,
+  type ContextValues,
+  type HandlerContext,
+  type ServiceImpl,
+} from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../logger.js";
 import { detailsAsAny, encodeRpcStatus } from "./grpc-status.js";
@@ -82,7 +89,7 @@ function unaryHandler(method: DescMethod, fn: AnyUnary, options: GrpcJsAdapterOp
         (message) => callback(null, message),
         (error: unknown) => callback(toServiceError(error, options.logger, method)),
       )
-      .finally(() => context.abort());
+      .finally(() => context.release());
   };
 }
 
@@ -110,11 +117,11 @@ function serverStreamHandler(
           if (!call.cancelled) call.emit("error", toServiceError(error, options.logger, method));
         },
       )
-      .finally(() => context.abort());
+      .finally(() => context.release());
   };
 }
 
-/** Resolves on 'drain', or when the call's signal aborts (then the loop ends on its own). */
+/** Resolves on 'drain'', or when the call's signal aborts (then the loop ends on its own). */
 function drained(call: grpc.ServerWritableStream<Buffer, unknown>, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
@@ -132,28 +139,65 @@ function drained(call: grpc.ServerWritableStream<Buffer, unknown>, signal: Abort
 
 type AnyServerCall = grpc.ServerUnaryCall<Buffer, unknown> | grpc.ServerWritableStream<Buffer, unknown>;
 
+/** A HandlerContext with a way to let go of what it holds when the call is over. */
+type CallContext = HandlerContext & { release(): void };
+
 /**
- * Connect's HandlerContext for a grpc-js call. The signal fires when the client
- * cancels or goes away ('cancelled', which grpc-js also emits when the deadline
- * passes), at the deadline itself, and on shutdown.
+ * Connect's HandlerContext for a grpc-js call, built lean for the hot path:
+ * headers are converted only when a handler reads them, and no timer is set
+ * (grpc-js enforces the deadline itself and reports it as 'cancelled').
+ * The signal fires when the client cancels or goes away, when the deadline
+ * passes (reason: DEADLINE_EXCEEDED), and on shutdown (the shutdown signal's
+ * reason); unlike Connect's own contexts, not when the call ends normally.
  */
-function handlerContext(call: AnyServerCall, method: DescMethod, options: GrpcJsAdapterOptions) {
-  const request = new AbortController();
-  call.once("cancelled", () => request.abort(new ConnectError("the client cancelled the call", Code.Canceled)));
+function handlerContext(call: AnyServerCall, method: DescMethod, options: GrpcJsAdapterOptions): CallContext {
+  const controller = new AbortController();
   const deadline = call.getDeadline();
   const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-  const timeoutMs = Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : undefined;
-  return createHandlerContext({
-    service: method.parent,
+  const hasDeadline = Number.isFinite(deadlineMs);
+  const onCancelled = () =>
+    controller.abort(
+      hasDeadline && Date.now() >= deadlineMs
+        ? new ConnectError("the deadline passed", Code.DeadlineExceeded)
+        : new ConnectError("the client cancelled the call", Code.Canceled),
+    );
+  call.once("cancelled", onCancelled);
+  const shutdown = options.shutdownSignal;
+  const onShutdown = () => controller.abort(shutdown?.reason);
+  if (shutdown?.aborted) onShutdown();
+  else shutdown?.addEventListener("abort", onShutdown, { once: true });
+
+  let requestHeader: Headers | undefined;
+  let responseHeader: Headers | undefined;
+  let responseTrailer: Headers | undefined;
+  let values: ContextValues | undefined;
+  return {
     method,
-    protocolName: "grpc",
+    service: method.parent,
+    signal: controller.signal,
+    timeoutMs: () => (hasDeadline ? deadlineMs - Date.now() : undefined),
     requestMethod: "POST",
-    url: `http://${call.getHost()}/${method.parent.typeName}/${method.name}`,
-    ...(timeoutMs !== undefined && { timeoutMs }),
-    ...(options.shutdownSignal && { shutdownSignal: options.shutdownSignal }),
-    requestSignal: request.signal,
-    requestHeader: metadataToHeaders(call.metadata),
-  });
+    protocolName: "grpc",
+    get url() {
+      return `http://${call.getHost()}/${method.parent.typeName}/${method.name}`;
+    },
+    get requestHeader() {
+      return (requestHeader ??= metadataToHeaders(call.metadata));
+    },
+    get responseHeader() {
+      return (responseHeader ??= new Headers());
+    },
+    get responseTrailer() {
+      return (responseTrailer ??= new Headers());
+    },
+    get values() {
+      return (values ??= createContextValues());
+    },
+    release() {
+      call.off("cancelled", onCancelled);
+      shutdown?.removeEventListener("abort", onShutdown);
+    },
+  };
 }
 
 function metadataToHeaders(metadata: grpc.Metadata): Headers {

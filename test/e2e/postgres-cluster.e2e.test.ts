@@ -4,7 +4,9 @@
 //   gapless, every acknowledged event is stored exactly once, and a subscriber on
 //   each server saw the whole global log in position order with no gap;
 // - SIGKILL a server during a write load: every acknowledged event is in the
-//   database after the restart, and nothing half-written is.
+//   database after the restart, and nothing half-written is;
+// - the database unreachable while a server runs: UNAVAILABLE and /readyz 503, then
+//   recovery without a restart, and a subscriber resumes with no gap.
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import pg from "pg";
@@ -16,6 +18,7 @@ import { newId, stepStarted, workflowStarted } from "../support/events.js";
 import { describePostgres, useTestDatabase } from "../support/postgres.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { subscribe, type TestSubscriber } from "../support/subscriber.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 
 describePostgres("two runlog servers on one PostgreSQL database", () => {
   const db = useTestDatabase("cluster");
@@ -193,5 +196,60 @@ describePostgres("two runlog servers on one PostgreSQL database", () => {
     const final = await readWholeLog(witness.client);
     await onWitness.until((r) => r.events.length >= final.length, 30_000);
     expect(onWitness.events.map((e) => e.position)).toEqual(final.map((e) => e.position));
+  });
+
+  it("the database unreachable while serving: UNAVAILABLE and /readyz 503, then recovery without a restart; a subscriber resumes with no gap", async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    await client.query("DROP SCHEMA IF EXISTS runlog CASCADE");
+    await client.end();
+    const proxy = await startTcpProxy("127.0.0.1", Number(new URL(db.url).port || 5432));
+    try {
+      const viaProxy = new URL(db.url);
+      viaProxy.host = `127.0.0.1:${proxy.port}`;
+      const server = await serve(viaProxy.toString());
+      const readyz = async () => (await fetch(`http://127.0.0.1:${server.httpPort}/readyz`)).status;
+      expect(await readyz()).toBe(200);
+      const runId = "outage-run";
+      await server.client.append({ event: workflowStarted(runId, { workflowName: "outage" }) });
+      const first = subscribe(server.client, {});
+      subscribers.push(first);
+      await first.until((r) => r.events.length === 1);
+
+      proxy.down();
+      const failed = await server.client.append({ event: stepStarted(runId) }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failed).toBeInstanceOf(ConnectError);
+      expect((failed as ConnectError).code).toBe(Code.Unavailable);
+      expect(await readyz()).toBe(503);
+
+      await proxy.up();
+      // Ready again without a restart.
+      const deadline = Date.now() + 20_000;
+      while ((await readyz()) !== 200) {
+        expect(Date.now()).toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (let i = 0; i < 3; i++) await server.client.append({ event: stepStarted(runId, {}, { stepName: `after-${i}` }) });
+      const log = await readWholeLog(server.client);
+      // The subscription either rode out the outage or ended with UNAVAILABLE; a client
+      // resuming after the last position it got then has everything, in order, once.
+      let seen = first.events.map((e) => e.position);
+      if (first.error !== undefined || first.ended) {
+        expect((first.error as ConnectError).code).toBe(Code.Unavailable);
+        const resumed = subscribe(server.client, { start: { case: "after", value: seen[seen.length - 1]! } });
+        subscribers.push(resumed);
+        await resumed.until((r) => seen.length + r.events.length >= log.length);
+        seen = [...seen, ...resumed.events.map((e) => e.position)];
+      } else {
+        await first.until((r) => r.events.length >= log.length);
+        seen = first.events.map((e) => e.position);
+      }
+      expect(seen).toEqual(log.map((e) => e.position));
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -13,6 +13,7 @@ import { createMemoryEventStore } from "../../src/store/memory/memory-event-stor
 import { clientKind, clientKinds } from "../support/clients.js";
 import { customEvent, uniqueRunId, workflowStarted } from "../support/events.js";
 import { startTestServer } from "../support/server.js";
+import { caughtUp, subscribe } from "../support/subscriber.js";
 
 const maxMessageBytes = 64 * 1024;
 let server: RunningServer;
@@ -189,6 +190,23 @@ describe.each(clientKinds)("$name", (kind) => {
       }
       await new Promise((r) => setTimeout(r, 50));
       await nothingStoredSince(head);
+    } finally {
+      close();
+    }
+  });
+});
+
+describe.each(clientKinds)("a stream's deadline, $name", (kind) => {
+  it("ends the stream with DEADLINE_EXCEEDED and releases the subscription", async () => {
+    const { client, close } = kind.create(server);
+    try {
+      await expect.poll(() => listeners).toBe(0);
+      const sub = subscribe(client, {}, { timeoutMs: 300 });
+      await sub.until(caughtUp);
+      expect(listeners).toBe(1);
+      await expect.poll(() => sub.ended, { timeout: 5_000 }).toBe(true);
+      expect((sub.error as ConnectError).code).toBe(Code.DeadlineExceeded);
+      await expect.poll(() => listeners).toBe(0);
     } finally {
       close();
     }

@@ -136,6 +136,22 @@ describe.each(clientKinds)("$name", (kind) => {
     expect(runs.runs[0]!.firstEventAt).toBeDefined();
   });
 
+  it("lists runs page by page, filtered by prefix and status", async () => {
+    const prefix = uniqueRunId("list");
+    for (const n of ["a", "b", "c"]) {
+      await client.append({ event: workflowStarted(`${prefix}-${n}`, { workflowName: "lister" }) });
+    }
+    await client.append({ event: workflowCompleted(`${prefix}-b`) });
+    const first = await client.listRuns({ runIdPrefix: prefix, pageSize: 2 });
+    expect(first.runs.map((r) => r.runId)).toEqual([`${prefix}-a`, `${prefix}-b`]);
+    expect(first.nextPageToken).not.toBe("");
+    const second = await client.listRuns({ runIdPrefix: prefix, pageSize: 2, pageToken: first.nextPageToken });
+    expect(second.runs.map((r) => r.runId)).toEqual([`${prefix}-c`]);
+    expect(second.nextPageToken).toBe("");
+    const completed = await client.listRuns({ runIdPrefix: prefix, statuses: [RunStatus.COMPLETED] });
+    expect(completed.runs.map((r) => r.runId)).toEqual([`${prefix}-b`]);
+  });
+
   it("subscribes to all runs with a filter, from now, and sees live events", async () => {
     const workflowName = `live-${newId()}`;
     const runId = uniqueRunId("live");

@@ -1,0 +1,92 @@
+// The subscription's parts in isolation: the bounded live buffer and the batch framing.
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { EventType, type Event } from "../../gen/runlog/v1/event_pb.js";
+import { SubscribeResponseSchema } from "../../gen/runlog/v1/event_store_pb.js";
+import { eventBatches } from "../../src/service/subscription/batches.js";
+import { createLiveFeed } from "../../src/service/subscription/live-feed.js";
+import { createMemoryEventStore } from "../../src/store/memory/memory-event-store.js";
+import { customEvent, stepStarted, workflowStarted } from "../support/events.js";
+
+async function storeWith(events: Event[]) {
+  const store = createMemoryEventStore();
+  if (events.length > 0) await store.append(events);
+  return store;
+}
+
+describe("live feed", () => {
+  it("buffers in-scope, accepted events; takes them oldest first, splitting chunks", async () => {
+    const store = await storeWith([]);
+    const feed = createLiveFeed({
+      store,
+      capacity: 100,
+      inScope: (e) => e.runId === "a",
+      coordinate: (e) => e.sequence,
+      accept: (e) => e.type !== EventType.STEP_STARTED,
+    });
+    feed.attach();
+    await store.append([workflowStarted("a"), customEvent("a"), customEvent("a"), workflowStarted("b")]);
+    await store.append([stepStarted("a", {}, { stepName: "s" }), customEvent("a")]);
+    expect(feed.size).toBe(4);
+    expect(feed.highWater).toBe(5n); // the step.started was seen, not kept
+    expect(feed.take(2).map((e) => e.sequence)).toEqual([1n, 2n]);
+    expect(feed.take(10).map((e) => e.sequence)).toEqual([3n, 5n]);
+    expect(feed.take(10)).toEqual([]);
+    feed.detach();
+    await store.append([customEvent("a")]);
+    expect(feed.size).toBe(0);
+  });
+
+  it("overflows: drops everything, detaches, wakes the waiter", async () => {
+    const store = await storeWith([]);
+    const feed = createLiveFeed({ store, capacity: 3, inScope: () => true, coordinate: (e) => e.position, accept: undefined });
+    feed.attach();
+    const waiting = feed.wait(10_000, new AbortController().signal);
+    await store.append([customEvent("r"), customEvent("r")]);
+    await waiting;
+    await store.append([customEvent("r"), customEvent("r")]);
+    expect(feed.overflowed).toBe(true);
+    expect(feed.attached).toBe(false);
+    expect(feed.size).toBe(0);
+    await feed.wait(10_000, new AbortController().signal); // resolves at once while overflowed
+    feed.attach();
+    expect(feed.overflowed).toBe(false);
+    await store.append([customEvent("r")]);
+    expect(feed.take(10).map((e) => e.position)).toEqual([5n]);
+  });
+
+  it("wait ends on timeout and on abort", async () => {
+    const feed = createLiveFeed({ store: await storeWith([]), capacity: 3, inScope: () => true, coordinate: (e) => e.position, accept: undefined });
+    feed.attach();
+    const started = Date.now();
+    await feed.wait(20, new AbortController().signal);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15);
+    const controller = new AbortController();
+    const waiting = feed.wait(10_000, controller.signal);
+    controller.abort();
+    await waiting;
+  });
+});
+
+describe("event batches", () => {
+  const events = Array.from({ length: 10 }, (_, i) => customEvent("r", { name: `e${i}`, json: "x".repeat(100) }, { sequence: i + 1 }));
+
+  it("binary: pre-encoded batches decode to the events, within the count and byte budget", () => {
+    const batches = [...eventBatches(events, "binary", { batchEvents: 4, batchBytes: 10_000 })];
+    expect(batches.map(([, last]) => last.sequence)).toEqual([4n, 8n, 10n]);
+    const decoded = batches.map(([message]) => fromBinary(SubscribeResponseSchema, toBinary(SubscribeResponseSchema, message)));
+    const sequences = decoded.flatMap((m) => (m.message.case === "events" ? m.message.value.events.map((e) => e.sequence) : []));
+    expect(sequences).toEqual(events.map((e) => e.sequence));
+    const small = [...eventBatches(events, "binary", { batchEvents: 100, batchBytes: 300 })];
+    expect(small.length).toBeGreaterThanOrEqual(4);
+    for (const [message] of small) expect(toBinary(SubscribeResponseSchema, message).length).toBeLessThan(300 + 20);
+    // An event larger than the budget travels alone.
+    expect([...eventBatches(events.slice(0, 3), "binary", { batchEvents: 100, batchBytes: 10 })]).toHaveLength(3);
+  });
+
+  it("json: ordinary messages", () => {
+    const batches = [...eventBatches(events, "json", { batchEvents: 3, batchBytes: 1 << 20 })];
+    expect(batches).toHaveLength(4);
+    expect(batches[0]![0].message.case).toBe("events");
+  });
+});
