@@ -1,4 +1,4 @@
-// The README tour (docs/tour.md), run as written: `runlog serve` in a child
+// The README tour (its "A two-minute tour" section), run as written: `runlog serve` in a child
 // process (what `npm start` runs, with free ports), then every `sh` block of the
 // tour through bash, its output compared with the `json` block that follows it
 // (a subset match; "…" stands for any value). Then SIGTERM: exit status 0.
@@ -20,7 +20,8 @@ interface Step {
 
 /** The tour's sh blocks, each with the json block after it; `npm start` is the server itself. */
 function tourSteps(): Step[] {
-  const text = readFileSync(join(root, "docs", "tour.md"), "utf8");
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const text = readme.split("## A two-minute tour")[1]!.split("\n## ")[0]!;
   const blocks = [...text.matchAll(/```(sh|json)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1]!, body: m[2]!.trim() }));
   const steps: Step[] = [];
   for (let i = 0; i < blocks.length; i++) {
