@@ -15,12 +15,12 @@ import {
   SubscribeResponseSchema,
 } from "../../gen/runlog/v1/event_store_pb.js";
 import { defineCase, type BenchCase, type CorpusGroup } from "../lib/bench-case.js";
-import { encodeAppend, encodeAppendBatch, repeatableEvent, workflowBody, workflowHistory, workflowStarted } from "../lib/history.js";
+import { encodeAppend, encodeAppendBatch, forRun, repeatableEvent, runTemplate, workflowBody, workflowHistory, workflowStarted, type RunTemplate } from "../lib/history.js";
 import { loadMemoryStore, loadReconstructor, memoryStoreFile, missing, reconstructorFile } from "../lib/runlog-inproc.js";
 
 const available = async () => missing(memoryStoreFile, reconstructorFile, "src/service/event-store-service.ts");
 
-async function service() {
+async function service(snapshotEvery?: number) {
   const [{ createEventStoreService }, { silentLogger }, { defaultLimits }] = await Promise.all([
     import("../../src/service/event-store-service.js"),
     import("../../src/logger.js"),
@@ -28,7 +28,7 @@ async function service() {
   ]);
   const store = (await loadMemoryStore())();
   const { createReconstructor } = await loadReconstructor();
-  const reconstructor = createReconstructor({ store });
+  const reconstructor = createReconstructor({ store, ...(snapshotEvery !== undefined && { snapshotEvery }) });
   const impl = createEventStoreService({ store, reconstructor, limits: defaultLimits, lifecycleValidation: true, logger: silentLogger });
   const context = { signal: new AbortController().signal } as HandlerContext;
   return { impl, context, store };
@@ -48,32 +48,43 @@ async function meanMicros(ms: number, fn: (i: number) => unknown): Promise<numbe
 
 const batchSize = 1000;
 
-const appendBatchStages = defineCase<Service & { bytes: Uint8Array[] }>({
-  name: "inproc.breakdown.append-batch-1000",
+const appendBatchStages = (snapshotEvery?: number) => defineCase<Service & { first: RunTemplate; body: RunTemplate }>({
+  name: `inproc.breakdown.append-batch-1000${snapshotEvery === undefined ? "" : `.snapshot-every-${snapshotEvery}`}`,
   method:
-    "the AppendBatch(1,000 realistic events) path of the server without a transport, stage by stage, mean µs per event: decode the request (fromBinary), the handler (validation, lifecycle check, store.append, snapshots), encode the response (toBinary); 4 started runs round robin; ≥ 400 ms per stage",
+    "the AppendBatch(1,000 realistic events) path of the server without a transport, stage by stage, mean µs per event: decode the request (fromBinary), the handler (validation, lifecycle check, store.append, snapshots), encode the response (toBinary); 10 fresh runs of 10,000 events per repetition (100 batches, the first of each run starting with workflow.started)" +
+    (snapshotEvery === undefined ? "; default snapshot interval" : `; snapshots every ${snapshotEvery} (0: none)`),
   metric: "µs/event total",
   better: "lower",
+  interleave: "breakdown.append-batch",
   available,
   async setup() {
-    const s = await service();
-    const bytes: Uint8Array[] = [];
-    for (let r = 0; r < 4; r++) {
-      await s.impl.append(create(AppendRequestSchema, { event: workflowStarted(`bd-${r}`) }), s.context);
-      bytes.push(encodeAppendBatch(workflowBody(`bd-${r}`, 1, batchSize, { serverSequences: true })));
-    }
-    return { ...s, bytes };
+    const s = await service(snapshotEvery);
+    const templateRun = "bd-0000000";
+    const history = workflowHistory(templateRun, batchSize, { serverSequences: true });
+    const first = runTemplate(encodeAppendBatch(history), templateRun);
+    const body = runTemplate(encodeAppendBatch(workflowBody(templateRun, 1, batchSize, { serverSequences: true })), templateRun);
+    return { ...s, first, body };
   },
-  async run(s) {
-    const decode = await meanMicros(400, (i) => fromBinary(AppendBatchRequestSchema, s.bytes[i % 4]!));
-    const requests = s.bytes.map((b) => fromBinary(AppendBatchRequestSchema, b));
+  async run(s, ctx) {
+    const bytes: Uint8Array[] = [];
+    for (let r = 0; r < 10; r++) {
+      const run = `bd-${(ctx.rep * 10 + r).toString().padStart(7, "0")}`;
+      bytes.push(forRun(s.first, run));
+      const body = forRun(s.body, run);
+      for (let b = 1; b < 10; b++) bytes.push(body);
+    }
+    let t0 = performance.now();
+    const requests = bytes.map((b) => fromBinary(AppendBatchRequestSchema, b));
+    const decode = (performance.now() - t0) * 1000;
     let response: Awaited<ReturnType<Service["impl"]["appendBatch"]>> | undefined;
-    const handler = await meanMicros(400, async (i) => {
-      response = await s.impl.appendBatch(requests[i % 4]!, s.context);
-    });
+    t0 = performance.now();
+    for (const request of requests) response = await s.impl.appendBatch(request, s.context);
+    const handler = (performance.now() - t0) * 1000;
     const message = create(AppendBatchResponseSchema, response!);
-    const encode = await meanMicros(400, () => toBinary(AppendBatchResponseSchema, message));
-    const per = (us: number) => us / batchSize;
+    t0 = performance.now();
+    for (let i = 0; i < requests.length; i++) toBinary(AppendBatchResponseSchema, message);
+    const encode = (performance.now() - t0) * 1000;
+    const per = (us: number) => us / (requests.length * batchSize);
     return {
       "µs/event total": per(decode + handler + encode),
       "decode µs/event": per(decode),
@@ -174,5 +185,9 @@ const subscribeEncode = defineCase<{ message: ReturnType<typeof create<typeof Su
 
 export const breakdown: CorpusGroup = {
   group: "in-process: stage breakdown of the server paths",
-  cases: [appendBatchStages, appendStages, subscribeEncode] as BenchCase[],
+  cases: [appendBatchStages(), appendBatchStages(0), appendBatchStages(1000), appendStages, subscribeEncode] as BenchCase[],
+  ratios: [
+    { name: "AppendBatch handler: snapshots every 100 (default) / none", numerator: "inproc.breakdown.append-batch-1000", denominator: "inproc.breakdown.append-batch-1000.snapshot-every-0", metric: "handler µs/event", note: "what the default snapshot interval adds to the append path" },
+    { name: "AppendBatch handler: snapshots every 100 (default) / every 1000", numerator: "inproc.breakdown.append-batch-1000", denominator: "inproc.breakdown.append-batch-1000.snapshot-every-1000", metric: "handler µs/event" },
+  ],
 };

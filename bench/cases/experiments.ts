@@ -4,7 +4,7 @@
 // server on the same workload. Names start with experiment.<variant>.
 import type { BenchCase, CorpusGroup, RatioSpec } from "../lib/bench-case.js";
 import { runlogServerAvailable } from "../lib/servers.js";
-import { leanCallEnd, leanContext, noopAppend, sharedEncoding } from "../experiments/catalog.js";
+import { noopAppend, sharedEncoding } from "../experiments/catalog.js";
 import { buildCompiled } from "../experiments/compiled.js";
 import { buildVariant, type Variant } from "../experiments/variant.js";
 import { catchUpCase, fanOutLatency, fanOutThroughput, unaryRunlog, type Flavour } from "./grpc.js";
@@ -44,12 +44,14 @@ const compiled: Flavour = {
   script: () => buildCompiled(),
 };
 
-const lean = flavourOf(leanCallEnd);
-const leanCtx = flavourOf(leanContext);
 const noop = flavourOf(noopAppend);
 const shared = flavourOf(sharedEncoding);
 
-const cases: BenchCase[] = [unaryRunlog(16, lean), unaryRunlog(64, lean), unaryRunlog(1, leanCtx), unaryRunlog(16, leanCtx), unaryRunlog(64, leanCtx), unaryRunlog(16, compiled), unaryRunlog(64, compiled), unaryRunlog(16, noop), unaryRunlog(64, noop),
+const cases: BenchCase[] = [
+  unaryRunlog(16, compiled),
+  unaryRunlog(64, compiled),
+  unaryRunlog(16, noop),
+  unaryRunlog(64, noop),
   fanOutThroughput(10, shared), fanOutThroughput(100, shared), fanOutLatency(10, shared), fanOutLatency(100, shared), catchUpCase(shared),
 ];
 
@@ -64,11 +66,6 @@ export const experiments: CorpusGroup = {
   group: "experiments: proposed src/ changes, measured on patched copies",
   cases,
   ratios: [
-    ratio(leanCallEnd, "unary Append c16", "grpc.append.unary.c16"),
-    ratio(leanCallEnd, "unary Append c64", "grpc.append.unary.c64"),
-    ratio(leanContext, "unary Append c1", "grpc.append.unary.c1"),
-    ratio(leanContext, "unary Append c16", "grpc.append.unary.c16"),
-    ratio(leanContext, "unary Append c64", "grpc.append.unary.c64"),
     ratio(sharedEncoding, "fan-out to 10, deliveries/s", "grpc.fan-out.s10.throughput"),
     ratio(sharedEncoding, "fan-out to 100, deliveries/s", "grpc.fan-out.s100.throughput"),
     { ...ratio(sharedEncoding, "fan-out to 100, server CPU per delivery", "grpc.fan-out.s100.throughput"), metric: "server CPU µs/delivery" },

@@ -26,7 +26,7 @@ import {
   serverStream,
   unary,
 } from "../lib/grpc-client.js";
-import { encodeAppend, encodeAppendBatch, repeatableEvent, workflowBody, workflowHistory, workflowStarted } from "../lib/history.js";
+import { encodeAppend, encodeAppendBatch, forRun, repeatableEvent, runTemplate, workflowBody, workflowHistory, workflowStarted, type RunTemplate } from "../lib/history.js";
 import { closedLoop, openLoop, sleep } from "../lib/load.js";
 import { cpuSeconds, type ServerProcess } from "../lib/process.js";
 import { runlogServerAvailable, startEcho, startRunlog, type Ports } from "../lib/servers.js";
@@ -219,11 +219,15 @@ export function hotRun(lanes: number, flavour: Flavour = baseline): BenchCase {
 
 // ---- AppendBatch ---------------------------------------------------------------------
 
+/** Runs of AppendBatch cases stop at this many events; then the lane moves to a new run. */
+const batchRunLength = 10_000;
+
 export function appendBatch(size: number, flavour: Flavour = baseline): BenchCase {
   const lanes = 4;
-  return defineCase<Wire & { requests: Uint8Array[] }>({
+  const batchesPerRun = Math.max(1, Math.floor(batchRunLength / size));
+  return defineCase<Wire & { first: RunTemplate; body: RunTemplate; next: () => string }>({
     name: `${flavour.label}.grpc.append-batch.b${size}`,
-    method: `AppendBatch of ${size} realistic workflow events of one run (steps started/completed/failed-and-retried with JSON outputs, branches, context updates; server-assigned sequences), encoded once per lane and resent; ${lanes} lanes on distinct started runs, closed loop 2.5 s`,
+    method: `AppendBatch of ${size} realistic workflow events of one run (steps started/completed/failed-and-retried with JSON outputs, branches, context updates; server-assigned sequences), ${lanes} lanes on distinct runs; each lane moves to a new run after ${(batchesPerRun * size).toLocaleString("en-US")} events (its first batch starts with workflow.started), so run states stay realistic; requests encoded once and re-targeted to each run by rewriting the run-id bytes; closed loop 2.5 s`,
     metric: "events/s",
     better: "higher",
     interleave: `append.batch.b${size}`,
@@ -231,26 +235,55 @@ export function appendBatch(size: number, flavour: Flavour = baseline): BenchCas
     available: () => flavour.available(),
     async setup(ctx) {
       const w = await runlogWire(ctx, flavour);
-      const t = tag();
-      const runs = Array.from({ length: lanes }, (_, l) => `b-${t}-${l}`);
-      await startRuns(w.client, runs);
-      const requests = runs.map((r) => encodeAppendBatch(workflowBody(r, 1, size, { serverSequences: true })));
-      await closedLoop(lanes, 500, (lane) => unary(w.client, AppendBatch, requests[lane]!).then(() => size));
-      return { ...w, requests };
+      const t = tag().padStart(6, "0").slice(-6);
+      let n = 0;
+      const next = () => `b-${t}-${(n++).toString().padStart(7, "0")}`;
+      const templateRun = "b-000000-0000000";
+      const history = workflowHistory(templateRun, size + 1, { serverSequences: true });
+      const first = runTemplate(encodeAppendBatch(history.slice(0, size)), templateRun);
+      const body = runTemplate(encodeAppendBatch(workflowBody(templateRun, 1, size, { serverSequences: true })), templateRun);
+      const s = { ...w, first, body, next };
+      await batchLoop(s, 500, size, lanes, batchesPerRun);
+      return s;
     },
     async run(s, ctx) {
-      const r = await withServerCpu(s.server, () => closedLoop(lanes, durationMs(ctx), (lane) => unary(s.client, AppendBatch, s.requests[lane]!).then(() => size)));
+      const r = await withServerCpu(s.server, () => batchLoop(s, durationMs(ctx), size, lanes, batchesPerRun));
       return { "events/s": r.perSecond, "batch p50 ms": r.latency.percentile(0.5), "server CPU µs/event": r.serverUsPerOp, "server CPU %": r.serverCpu * 100 };
     },
     teardown: closeWire,
   });
 }
 
+function batchLoop(
+  s: Wire & { first: RunTemplate; body: RunTemplate; next: () => string },
+  ms: number,
+  size: number,
+  lanes: number,
+  batchesPerRun: number,
+) {
+  const state = Array.from({ length: lanes }, () => ({ left: 0, body: s.body.bytes }));
+  return closedLoop(lanes, ms, async (lane) => {
+    const l = state[lane]!;
+    let request: Uint8Array;
+    if (l.left === 0) {
+      const run = s.next();
+      request = forRun(s.first, run);
+      l.body = forRun(s.body, run);
+      l.left = batchesPerRun - 1;
+    } else {
+      request = l.body;
+      l.left--;
+    }
+    await unary(s.client, AppendBatch, request);
+    return size;
+  });
+}
+
 // ---- reads ---------------------------------------------------------------------------
 
-export const loadCase = (flavour: Flavour = baseline) => defineCase<Wire & { requests: Uint8Array[] }>({
+export const loadCase = (flavour: Flavour = baseline) => defineCase<Wire>({
   name: `${flavour.label}.grpc.load-10k`,
-  method: "Load of a 10,000-event run (whole run in one response, default max page 10,000), 10 such runs round robin, 2 calls in flight, closed loop 2.5 s; the client counts events with a wire scan",
+  method: "Load of a whole 10,000-event run, following has_more / next_after_sequence until the end (the server cuts pages at 10,000 events or ~1 MiB), 10 such runs round robin, 2 loads in flight, closed loop 2.5 s; the client counts events with a wire scan",
   metric: "events/s",
   better: "higher",
   interleave: "load-10k",
@@ -258,17 +291,32 @@ export const loadCase = (flavour: Flavour = baseline) => defineCase<Wire & { req
   async setup(ctx) {
     const w = await runlogWire(ctx, flavour);
     await preload(w.client, 10, 10_000, "load");
-    const requests = Array.from({ length: 10 }, (_, r) => toBinary(LoadRequestSchema, create(LoadRequestSchema, { runId: `load-${r}` })));
-    return { ...w, requests };
+    return w;
   },
   async run(s, ctx) {
-    const r = await closedLoop(2, durationMs(ctx), async (_lane, i) => {
-      const res = await unary(s.client, Load, s.requests[i % s.requests.length]!);
-      const n = countEvents(res);
-      if (n !== 10_000) throw new Error(`Load returned ${n} events`);
-      return n;
-    });
-    return { "events/s": r.perSecond, "ms/load p50": r.latency.percentile(0.5) };
+    let pages = 0;
+    const r = await withServerCpu(s.server, () =>
+      closedLoop(2, durationMs(ctx), async (_lane, i) => {
+        const runId = `load-${i % 10}`;
+        let after = 0n;
+        let n = 0;
+        for (;;) {
+          const res = await unary(s.client, Load, toBinary(LoadRequestSchema, create(LoadRequestSchema, { runId, afterSequence: after })));
+          pages++;
+          n += countEvents(res);
+          after = BigInt(varintField(res, 0, res.length, F.loadNextAfter) ?? 0);
+          if (!varintField(res, 0, res.length, F.loadHasMore)) break;
+        }
+        if (n !== 10_000) throw new Error(`Load returned ${n} events`);
+        return n;
+      }),
+    );
+    return {
+      "events/s": r.perSecond,
+      "ms/load p50": r.latency.percentile(0.5),
+      "pages/load": (pages * 10_000) / r.ops,
+      "server CPU µs/event": r.serverUsPerOp,
+    };
   },
   teardown: closeWire,
 });

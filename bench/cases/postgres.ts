@@ -117,24 +117,29 @@ interface RunlogPg {
   readonly store: EventStore;
 }
 
-async function runlogSetup(): Promise<RunlogPg> {
+type Positions = "serialized" | "xid-gated";
+
+async function runlogSetup(positions: Positions = "serialized"): Promise<RunlogPg> {
+  const schema = positions === "serialized" ? runlogSchema : `${runlogSchema}_xid`;
   const pool = pgPool(1);
-  await pool.query(`DROP SCHEMA IF EXISTS ${runlogSchema} CASCADE`);
+  await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await pool.end();
   const createPostgresEventStore = await loadPostgresStore();
-  const store = await createPostgresEventStore({ connectionString: pgUrl, schema: runlogSchema });
+  const store = await createPostgresEventStore({ connectionString: pgUrl, schema, positions });
   return { store };
 }
 
-function runlogSingle(lanes: number): BenchCase {
+const positionsLabel = (p: Positions) => (p === "serialized" ? "pg" : "pg-xid-gated");
+
+function runlogSingle(lanes: number, positions: Positions = "serialized"): BenchCase {
   return defineCase<RunlogPg>({
-    name: `runlog.pg.append.single.c${lanes}`,
-    method: `runlog's PostgreSQL store in-process: store.append([event], {expected: last sequence}) of one context.updated event (${payload.length} bytes encoded), ${lanes} lane(s) on distinct runs (started first), closed loop 2.5 s; default options (pool 10, serialized positions)`,
+    name: `runlog.${positionsLabel(positions)}.append.single.c${lanes}`,
+    method: `runlog's PostgreSQL store in-process: store.append([event], {expected: last sequence}) of one context.updated event (${payload.length} bytes encoded), ${lanes} lane(s) on distinct runs (started first), closed loop 2.5 s; pool 10, ${positions} positions${positions === "serialized" ? " (default)" : ""}`,
     metric: "appends/s",
     better: "higher",
     interleave: `pg.append.c${lanes}`,
     available: runlogAvailable,
-    setup: runlogSetup,
+    setup: () => runlogSetup(positions),
     async run({ store }, ctx) {
       const t = tag();
       const runs = Array.from({ length: lanes }, (_, l) => `rl-${t}-${l}`);
@@ -151,15 +156,15 @@ function runlogSingle(lanes: number): BenchCase {
   });
 }
 
-function runlogBatch(size: number): BenchCase {
+function runlogBatch(size: number, positions: Positions = "serialized"): BenchCase {
   return defineCase<RunlogPg>({
-    name: `runlog.pg.append.batch.b${size}`,
-    method: `runlog's PostgreSQL store: store.append(batch of ${size} realistic events of one run, expected last sequence), 4 lanes on distinct runs, closed loop 2.5 s`,
+    name: `runlog.${positionsLabel(positions)}.append.batch.b${size}`,
+    method: `runlog's PostgreSQL store: store.append(batch of ${size} realistic events of one run, expected last sequence), 4 lanes on distinct runs, closed loop 2.5 s; ${positions} positions`,
     metric: "events/s",
     better: "higher",
     interleave: `pg.batch.b${size}`,
     available: runlogAvailable,
-    setup: runlogSetup,
+    setup: () => runlogSetup(positions),
     async run({ store }, ctx) {
       const t = tag();
       const lanes = 4;
@@ -395,12 +400,15 @@ export const postgres: CorpusGroup = {
   cases: [
     ceilingSingle(1),
     runlogSingle(1),
+    runlogSingle(1, "xid-gated"),
     emmettSingle(1),
     ceilingSingle(16),
     runlogSingle(16),
+    runlogSingle(16, "xid-gated"),
     emmettSingle(16),
     ceilingBatch(100),
     runlogBatch(100),
+    runlogBatch(100, "xid-gated"),
     emmettBatch(100),
     ceilingBatch(1000),
     runlogBatch(1000),
@@ -416,6 +424,8 @@ export const postgres: CorpusGroup = {
     { name: "pg batch 100: runlog / emmett-pg", numerator: "runlog.pg.append.batch.b100", denominator: "peer.emmett-pg.append.batch.b100", target: target15 },
     { name: "pg batch 1000: runlog / emmett-pg", numerator: "runlog.pg.append.batch.b1000", denominator: "peer.emmett-pg.append.batch.b1000", target: target15 },
     { name: "pg read 1k: runlog load / emmett-pg readStream", numerator: "runlog.pg.load-1k", denominator: "peer.emmett-pg.read-1k", target: target15 },
+    { name: "pg append c16: xid-gated / serialized positions", numerator: "runlog.pg-xid-gated.append.single.c16", denominator: "runlog.pg.append.single.c16", note: "adr/0005: the cost of serialized position assignment under concurrency" },
+    { name: "pg append c16: runlog xid-gated / emmett-pg", numerator: "runlog.pg-xid-gated.append.single.c16", denominator: "peer.emmett-pg.append.single.c16" },
     { name: "pg append c1: runlog / bare INSERT ceiling", numerator: "runlog.pg.append.single.c1", denominator: "ceiling.pg.insert.single.c1" },
     { name: "pg append c16: runlog / bare INSERT ceiling", numerator: "runlog.pg.append.single.c16", denominator: "ceiling.pg.insert.single.c16" },
     { name: "pg batch 100: runlog / unnest INSERT ceiling", numerator: "runlog.pg.append.batch.b100", denominator: "ceiling.pg.insert.batch.b100" },

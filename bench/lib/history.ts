@@ -151,3 +151,30 @@ export function encodeAppendBatch(events: Event[]): Uint8Array {
 export function encodedSize(event: Event): number {
   return toBinary(EventSchema, event).length;
 }
+
+/**
+ * Re-targets pre-encoded request bytes to another run without re-encoding: every
+ * occurrence of `from`'s bytes is overwritten with `to`'s (same length required).
+ * The offsets are found once per template.
+ */
+export interface RunTemplate {
+  readonly bytes: Uint8Array;
+  readonly runId: string;
+  readonly offsets: readonly number[];
+}
+
+export function runTemplate(bytes: Uint8Array, runId: string): RunTemplate {
+  const needle = Buffer.from(runId, "utf8");
+  const haystack = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const offsets: number[] = [];
+  for (let i = haystack.indexOf(needle); i >= 0; i = haystack.indexOf(needle, i + needle.length)) offsets.push(i);
+  return { bytes, runId, offsets };
+}
+
+export function forRun(template: RunTemplate, runId: string): Uint8Array {
+  const to = Buffer.from(runId, "utf8");
+  if (to.length !== Buffer.byteLength(template.runId)) throw new Error(`run id ${runId} must have the template's length`);
+  const out = new Uint8Array(template.bytes);
+  for (const o of template.offsets) out.set(to, o);
+  return out;
+}

@@ -77,8 +77,9 @@ describePostgres("two runlog servers on one PostgreSQL database", () => {
     let conflicts = 0;
     const writers = Array.from({ length: 8 }, async (_, w) => {
       for (let i = 0; i < 40; i++) {
-        const server = servers[(w + i) % 2]!;
-        const runId = runIds[(w * 7 + i * 3) % runIds.length]!;
+        const server = servers[(w + i + (w >> 2)) % 2]!;
+        // Writers w and w + 4 aim at the same run at the same step, through different servers.
+        const runId = runIds[(i * 3 + (w % 4) * 5) % runIds.length]!;
         const { lastSequence } = await server.client.getLastSequence({ runId });
         try {
           if (i % 4 === 3) {

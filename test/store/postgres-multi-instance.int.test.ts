@@ -114,6 +114,36 @@ describePostgres("PostgreSQL store: several instances on one database", () => {
       expect(onC.map((e) => e.position)).toEqual(log.map((e) => e.position));
       expect(onC.map((e) => e.id)).toEqual(log.map((e) => e.id));
     });
+
+    it(`[${positions}] a reader resuming readLog after its last position, during writes through two instances, skips nothing`, async () => {
+      const { stores } = await instances(3, positions);
+      const [a, b, reader] = stores as [PostgresEventStore, PostgresEventStore, PostgresEventStore];
+      const sizes = Array.from({ length: 25 }, (_, i) => 1 + (i % 3));
+      let writing = true;
+      const writers = [a, b].flatMap((store, s) =>
+        Array.from({ length: 4 }, async (_, w) => {
+          const run = uniqueRunId(`p${s}-${w}`);
+          for (const size of sizes) await store.append(Array.from({ length: size }, () => stepStarted(run)));
+        }),
+      );
+      const done = Promise.all(writers).finally(() => {
+        writing = false;
+      });
+      // Poll as a subscriber would: small pages, resuming after nextAfterPosition.
+      const seen: bigint[] = [];
+      let after = 0n;
+      for (;;) {
+        const finished = !writing;
+        const page = await reader.readLog({ afterPosition: after, limit: 7 });
+        seen.push(...page.events.map((e) => e.position));
+        after = page.nextAfterPosition;
+        if (finished && !page.hasMore) break;
+      }
+      await done;
+      const all = (await readWholeLog(reader)).map((e) => e.position);
+      expect(all).toHaveLength(8 * sizes.reduce((n, k) => n + k, 0));
+      expect(seen).toEqual(all);
+    });
   }
 
   it("[xid-gated] a lower position that commits late is not skipped by readLog or the change feed", async () => {

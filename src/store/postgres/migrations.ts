@@ -182,4 +182,16 @@ END
 $fn$;
 `,
   },
+  {
+    version: 2,
+    name: "index for the xid gate",
+    sql: (s) => `
+-- The gated head (xid-gated mode) is the last position written by a transaction older than
+-- the oldest one running. Positions follow xid order, so that is the last entry of this index
+-- below pg_snapshot_xmin: found in O(log n) even when a long transaction elsewhere holds the
+-- gate back and many committed rows wait behind it (a backward scan of the primary key would
+-- step over all of them on every read).
+CREATE INDEX events_tx_id_position_idx ON ${s}.events (tx_id, position);
+`,
+  },
 ];

@@ -1,12 +1,14 @@
 // PostgreSQL EventStore: durable, and shared by any number of runlog servers on one
 // database, which then behave as one store (ARCHITECTURE §7, adr/0003, adr/0005).
 //
-// - Rules enforced in the database: unique (run_id, sequence), unique event id, one
-//   transaction per append (all or nothing, across runs), the batch's runs locked
-//   for the check-then-write (append-transaction.ts). A concurrent writer that wins a
-//   race makes ours retry from scratch, so the loser gets the same answer it would
-//   have got had it come second: a ConcurrencyConflictError with the actual sequence,
-//   a duplicate, or an EventIdConflictError. Never a raw driver error.
+// - Appends (append-transaction.ts): read, decide with the shared rules, then one
+//   statement that is the whole transaction (all or nothing, across runs). The
+//   database enforces what concurrent servers could break: the batch's runs are
+//   locked and checked unchanged since the read, unique (run_id, sequence), unique
+//   event id. A concurrent writer that wins a race makes ours start over, so the
+//   loser gets the answer it would have got had it come second: a
+//   ConcurrencyConflictError with the actual sequence, a duplicate, or an
+//   EventIdConflictError. Never a raw driver error.
 // - Global positions never repeat and readers never skip one that commits late:
 //   see options.ts (PositionMode) and adr/0005.
 // - Connection trouble is UnavailableError (retryable); the pool reconnects by

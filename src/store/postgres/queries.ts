@@ -29,9 +29,11 @@ export function createQueries(s: string, positions: PositionMode): Queries {
   const gated = positions === "xid-gated";
   // The head readers may see. Serialized: the counter (committed with the events).
   // xid-gated: the last position written by a transaction older than every one still
-  // running; positions follow xid order, so everything at or below it is final.
+  // running; positions follow xid order, so everything at or below it is final. Found
+  // through the (tx_id, position) index (migration 2): (tx_id, position) order is position order.
   const headExpr = gated
-    ? `coalesce((SELECT e.position FROM ${s}.events AS e WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY e.position DESC LIMIT 1), 0)`
+    ? `coalesce((SELECT e.position FROM ${s}.events AS e WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                 ORDER BY e.tx_id DESC, e.position DESC LIMIT 1), 0)`
     : `(SELECT h.position FROM ${s}.log_head AS h WHERE h.singleton)`;
   const committedExpr = gated
     ? `coalesce((SELECT e.position FROM ${s}.events AS e ORDER BY e.position DESC LIMIT 1), 0)`
