@@ -11,6 +11,7 @@ export default defineConfig({
       { extends: true, test: { name: "int", include: ["test/**/*.int.test.ts"] } },
       { extends: true, test: { name: "e2e", include: ["test/**/*.e2e.test.ts"] } },
     ],
+    reporters: ["default", "./test/support/summary-reporter.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     coverage: {
