@@ -15,12 +15,24 @@ import { createReconstructor } from "./reconstruct/create-reconstructor.js";
 import { createEventStoreService } from "./service/event-store-service.js";
 import type { SubscriptionOptions } from "./service/subscription/subscribe.js";
 import type { EventStore } from "./store/event-store.js";
+import type { PositionMode } from "./store/postgres/options.js";
 import { createMemoryEventStore } from "./store/memory/memory-event-store.js";
 import { createCallGate } from "./transport/call-gate.js";
 import { startGrpcServer } from "./transport/grpc-server.js";
 import { shutdownError, startHttpServer } from "./transport/http-server.js";
 
-export type StoreConfig = { readonly kind: "memory" } | { readonly kind: "postgres"; readonly url: string };
+export type StoreConfig =
+  | { readonly kind: "memory" }
+  | {
+      readonly kind: "postgres";
+      readonly url: string;
+      /** Schema holding runlog's tables; default "runlog". */
+      readonly schema?: string;
+      /** Global position assignment (adr/0005); default "xid-gated". */
+      readonly positions?: PositionMode;
+      /** Pool connections; default 10. */
+      readonly poolSize?: number;
+    };
 
 /** What a server needs, compiled and validated (src/cli/config.ts builds it from flags and env). */
 export interface ServerConfig {
@@ -154,14 +166,26 @@ async function openStore(config: ServerConfig, logger: Logger): Promise<EventSto
     case "memory":
       return createMemoryEventStore({ limits: config.limits });
     case "postgres":
-      return openPostgresStore(config.store.url, config.limits, logger);
+      return openPostgresStore(config.store, config.limits, logger);
   }
 }
 
 /** The PostgreSQL store, loaded only when asked for (it brings the pg driver). */
-async function openPostgresStore(url: string, limits: Limits, logger: Logger): Promise<EventStore> {
+async function openPostgresStore(
+  config: Extract<StoreConfig, { kind: "postgres" }>,
+  limits: Limits,
+  logger: Logger,
+): Promise<EventStore> {
+  // Loaded on demand: a memory-store server never loads the driver.
   const { createPostgresEventStore } = await import("./store/postgres/postgres-event-store.js");
-  return createPostgresEventStore({ connectionString: url, limits, logger });
+  return createPostgresEventStore({
+    connectionString: config.url,
+    limits,
+    logger,
+    ...(config.schema !== undefined && { schema: config.schema }),
+    ...(config.positions !== undefined && { positions: config.positions }),
+    ...(config.poolSize !== undefined && { poolSize: config.poolSize }),
+  });
 }
 
 /** Readiness: the store's own ping when it has one, else a cheap read. */

@@ -4,6 +4,8 @@
 import { parseArgs } from "node:util";
 import { defaultLimits, type Limits } from "../limits.js";
 import type { ServerConfig, StoreConfig } from "../server.js";
+import { checkSchemaName } from "../store/postgres/identifiers.js";
+import { positionModes, type PositionMode } from "../store/postgres/options.js";
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 const logLevels: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
@@ -38,6 +40,9 @@ const flags = {
   "http-port": { type: "string", help: "Connect / gRPC-Web / gRPC / JSON port with /healthz, /readyz (default 8080)" },
   host: { type: "string", help: "address to bind (default 127.0.0.1: loopback only)" },
   store: { type: "string", help: "memory (default) or postgres://user@host:port/database" },
+  "postgres-schema": { type: "string", help: "with a postgres store: the schema holding runlog's tables (default runlog)" },
+  "postgres-positions": { type: "string", help: "with a postgres store: xid-gated (default) or serialized (docs/adr/0005)" },
+  "postgres-pool-size": { type: "string", help: "with a postgres store: connections in the pool (default 10)" },
   "snapshot-every": { type: "string", help: "snapshot each run every N events (default 100; 0: never)" },
   "no-lifecycle-validation": { type: "boolean", help: "accept histories the workflow state machine cannot have" },
   "max-batch-events": { type: "string", help: `events per AppendBatch (default ${defaultLimits.maxBatchEvents})` },
@@ -128,7 +133,12 @@ export function compileServeConfig(args: readonly string[], env: NodeJS.ProcessE
     host,
     grpcPort: integer("grpc-port", defaultServerConfig.grpcPort, 0, 65_535),
     httpPort: integer("http-port", defaultServerConfig.httpPort, 0, 65_535),
-    store: storeConfig(value("store"), describe("store")),
+    store: storeConfig(value("store"), describe("store"), {
+      schema: value("postgres-schema"),
+      positions: value("postgres-positions"),
+      poolSize: value("postgres-pool-size") === undefined ? undefined : integer("postgres-pool-size", 10, 1, 1_000),
+      describe,
+    }),
     snapshotEvery: snapshotRaw === undefined ? undefined : integer("snapshot-every", 0, 0, 1_000_000_000),
     lifecycleValidation,
     limits,
@@ -150,10 +160,41 @@ function parse(args: readonly string[]) {
   return parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
 }
 
-function storeConfig(raw: string | undefined, name: string): StoreConfig {
-  if (raw === undefined || raw === "memory") return { kind: "memory" };
-  if (/^postgres(ql)?:\/\/\S+$/.test(raw)) return { kind: "postgres", url: raw };
-  throw new ConfigError(`${name} must be "memory" or a postgres:// URL, not ${JSON.stringify(raw)}`);
+interface PostgresFlags {
+  readonly schema: string | undefined;
+  readonly positions: string | undefined;
+  readonly poolSize: number | undefined;
+  readonly describe: (name: FlagName) => string;
+}
+
+function storeConfig(raw: string | undefined, name: string, pg: PostgresFlags): StoreConfig {
+  const pgFlags = (["postgres-schema", "postgres-positions", "postgres-pool-size"] as const).filter(
+    (flag) => (flag === "postgres-schema" ? pg.schema : flag === "postgres-positions" ? pg.positions : pg.poolSize) !== undefined,
+  );
+  if (raw === undefined || raw === "memory") {
+    if (pgFlags.length > 0) throw new ConfigError(`${pg.describe(pgFlags[0]!)} needs --store postgres://…`);
+    return { kind: "memory" };
+  }
+  if (!/^postgres(ql)?:\/\/\S+$/.test(raw)) {
+    throw new ConfigError(`${name} must be "memory" or a postgres:// URL, not ${JSON.stringify(raw)}`);
+  }
+  if (pg.schema !== undefined) {
+    try {
+      checkSchemaName(pg.schema, pg.describe("postgres-schema"));
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
+  if (pg.positions !== undefined && !(positionModes as readonly string[]).includes(pg.positions)) {
+    throw new ConfigError(`${pg.describe("postgres-positions")} must be one of ${positionModes.join(", ")}, not ${JSON.stringify(pg.positions)}`);
+  }
+  return {
+    kind: "postgres",
+    url: raw,
+    ...(pg.schema !== undefined && { schema: pg.schema }),
+    ...(pg.positions !== undefined && { positions: pg.positions as PositionMode }),
+    ...(pg.poolSize !== undefined && { poolSize: pg.poolSize }),
+  };
 }
 
 /** Whether a host only accepts connections from this machine. */

@@ -29,10 +29,22 @@ describe("compileServeConfig", () => {
     expect(compileServeConfig([], { RUNLOG_LIFECYCLE_VALIDATION: "false" }).server.lifecycleValidation).toBe(false);
   });
 
+  it("takes the PostgreSQL store's schema, position mode and pool size", () => {
+    const { server } = compileServeConfig(
+      ["--store", "postgres://u@db/x", "--postgres-schema", "tenant_a", "--postgres-positions", "serialized"],
+      { RUNLOG_POSTGRES_POOL_SIZE: "4" },
+    );
+    expect(server.store).toEqual({ kind: "postgres", url: "postgres://u@db/x", schema: "tenant_a", positions: "serialized", poolSize: 4 });
+  });
+
   it.each([
     [["--grpc-port", "http"], "--grpc-port must be a whole number"],
     [["--http-port", "70000"], "--http-port must be between 0 and 65535"],
     [["--store", "mysql://x"], '--store must be "memory" or a postgres:// URL'],
+    [["--postgres-schema", "runlog"], "--postgres-schema needs --store postgres://"],
+    [["--store", "postgres://u@db/x", "--postgres-schema", "bad-name"], "--postgres-schema"],
+    [["--store", "postgres://u@db/x", "--postgres-positions", "fast"], "--postgres-positions must be one of serialized, xid-gated"],
+    [["--store", "postgres://u@db/x", "--postgres-pool-size", "0"], "--postgres-pool-size must be between 1 and 1000"],
     [["--grpc-port", "9000", "--http-port", "9000"], "must differ"],
     [["--shutdown-grace-ms", "1.5"], "--shutdown-grace-ms must be a whole number"],
     [["--max-message-bytes", "10"], "--max-message-bytes must be between 1024"],
