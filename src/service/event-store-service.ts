@@ -20,6 +20,7 @@ import {
   validateRunId,
 } from "./request-validation.js";
 import type { Encoding } from "./subscription/batches.js";
+import { createSharedEncoder } from "./subscription/shared-encoding.js";
 import {
   defaultSubscriptionOptions,
   runSubscription,
@@ -63,6 +64,7 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
     maxAttempts: deps.appendAttempts ?? 5,
   });
   let subscriptions = 0;
+  const encodeLive = createSharedEncoder();
 
   const impl: EventStoreServiceImpl = {
     async append(request, context) {
@@ -182,7 +184,7 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
     }
     subscriptions++;
     try {
-      yield* runSubscription(store, spec, subscription, context.signal);
+      yield* runSubscription(store, spec, subscription, context.signal, encodeLive);
     } finally {
       subscriptions--;
     }

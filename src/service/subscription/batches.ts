@@ -8,11 +8,12 @@
 // alone), and the transport does no second encoding.
 //
 // JSON (Connect JSON): ordinary messages, cut by an estimate of their size.
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { EventSchema, type Event } from "../../../gen/runlog/v1/event_pb.js";
+import type { Event } from "../../../gen/runlog/v1/event_pb.js";
 import { SubscribeResponseSchema, type SubscribeResponse } from "../../../gen/runlog/v1/event_store_pb.js";
 import { estimateSize } from "./estimate-size.js";
+import { encodeEvent, type EventEncoder } from "./shared-encoding.js";
 
 export type Encoding = "binary" | "json";
 
@@ -31,6 +32,7 @@ export function* eventBatches(
   events: readonly Event[],
   encoding: Encoding,
   limits: BatchLimits,
+  encode: EventEncoder = encodeEvent,
 ): Generator<readonly [SubscribeResponse, Event]> {
   if (encoding === "json") {
     yield* jsonBatches(events, limits);
@@ -51,7 +53,7 @@ export function* eventBatches(
   };
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
-    const encoded = toBinary(EventSchema, event);
+    const encoded = encode(event);
     if (count > 0 && (count >= limits.batchEvents || bytes + encoded.length > limits.batchBytes)) {
       yield flush(events[i - 1]!);
     }

@@ -18,6 +18,7 @@ import type { EventFilter, EventStore } from "../../store/event-store.js";
 import { compileFilter } from "../../store/filter.js";
 import { eventBatches, type Encoding } from "./batches.js";
 import { createLiveFeed } from "./live-feed.js";
+import { encodeEvent, type EventEncoder } from "./shared-encoding.js";
 import { createWorkflowNames, type WorkflowNames } from "./workflow-names.js";
 
 export type SubscribeResponseInit = MessageInitShape<typeof SubscribeResponseSchema>;
@@ -143,6 +144,8 @@ export async function* runSubscription(
   spec: SubscriptionSpec,
   options: SubscriptionOptions,
   signal: AbortSignal,
+  /** Encodes live events; pass one shared by every subscription (createSharedEncoder). */
+  encodeLive: EventEncoder = encodeEvent,
 ): AsyncGenerator<SubscribeResponseInit, void, undefined> {
   const { filter } = spec;
   const names = createWorkflowNames(store, options.workflowCacheEntries);
@@ -253,7 +256,7 @@ export async function* runSubscription(
           out.push(event);
           cursor = c;
         }
-        for (const [message, last] of eventBatches(out, spec.encoding, options)) {
+        for (const [message, last] of eventBatches(out, spec.encoding, options, encodeLive)) {
           yield message;
           mark(scope.coordinate(last));
         }
