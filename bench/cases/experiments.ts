@@ -4,10 +4,10 @@
 // server on the same workload. Names start with experiment.<variant>.
 import type { BenchCase, CorpusGroup, RatioSpec } from "../lib/bench-case.js";
 import { runlogServerAvailable } from "../lib/servers.js";
-import { noopAppend, sharedEncoding } from "../experiments/catalog.js";
+import { catchUpBatchEncode, noopAppend } from "../experiments/catalog.js";
 import { buildCompiled } from "../experiments/compiled.js";
 import { buildVariant, type Variant } from "../experiments/variant.js";
-import { catchUpCase, fanOutLatency, fanOutThroughput, unaryRunlog, type Flavour } from "./grpc.js";
+import { catchUpCase, unaryRunlog, type Flavour } from "./grpc.js";
 
 function flavourOf(variant: Variant): Flavour {
   let entry: string | undefined;
@@ -45,14 +45,14 @@ const compiled: Flavour = {
 };
 
 const noop = flavourOf(noopAppend);
-const shared = flavourOf(sharedEncoding);
+const batchEncode = flavourOf(catchUpBatchEncode);
 
 const cases: BenchCase[] = [
   unaryRunlog(16, compiled),
   unaryRunlog(64, compiled),
   unaryRunlog(16, noop),
   unaryRunlog(64, noop),
-  fanOutThroughput(10, shared), fanOutThroughput(100, shared), fanOutLatency(10, shared), fanOutLatency(100, shared), catchUpCase(shared),
+  catchUpCase(batchEncode),
 ];
 
 const ratio = (variant: Variant, label: string, workload: string): RatioSpec => ({
@@ -66,11 +66,8 @@ export const experiments: CorpusGroup = {
   group: "experiments: proposed src/ changes, measured on patched copies",
   cases,
   ratios: [
-    ratio(sharedEncoding, "fan-out to 10, deliveries/s", "grpc.fan-out.s10.throughput"),
-    ratio(sharedEncoding, "fan-out to 100, deliveries/s", "grpc.fan-out.s100.throughput"),
-    { ...ratio(sharedEncoding, "fan-out to 100, server CPU per delivery", "grpc.fan-out.s100.throughput"), metric: "server CPU µs/delivery" },
-    ratio(sharedEncoding, "p99 latency, 10 subscribers at 1,000 appends/s (lower is better)", "grpc.fan-out.s10.latency-1k-per-s"),
-    ratio(sharedEncoding, "catch-up events/s", "grpc.subscribe.catch-up"),
+    ratio(catchUpBatchEncode, "catch-up events/s", "grpc.subscribe.catch-up"),
+    { ...ratio(catchUpBatchEncode, "catch-up server CPU per event", "grpc.subscribe.catch-up"), metric: "server CPU µs/event" },
     { name: "noop-append (diagnostic): server CPU per call c64, no-op handler / bare grpc-js echo", numerator: "experiment.noop-append.grpc.append.unary.c64", denominator: "ceiling.grpc-js.echo.unary.c64", metric: "server CPU µs/call", note: "what runlog's transport stack costs per call on top of grpc-js itself" },
     { name: "noop-append (diagnostic): server CPU per call c64, real handler / no-op handler", numerator: "runlog.grpc.append.unary.c64", denominator: "experiment.noop-append.grpc.append.unary.c64", metric: "server CPU µs/call", note: "what the Append handler path costs on top of the stack" },
     { name: "compiled (tsc, no tsx): unary Append c16, compiled / tsx", numerator: "experiment.compiled.grpc.append.unary.c16", denominator: "runlog.grpc.append.unary.c16", note: "the same sources compiled by tsc and run by plain node, against the server run through tsx as npm start and bin/runlog.js do" },
