@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { EventType, type Event } from "../../gen/runlog/v1/event_pb.js";
 import { SubscribeResponseSchema } from "../../gen/runlog/v1/event_store_pb.js";
 import { eventBatches } from "../../src/service/subscription/batches.js";
+import { encodeEvent } from "../../src/service/subscription/shared-encoding.js";
 import { createLiveFeed } from "../../src/service/subscription/live-feed.js";
 import { createMemoryEventStore } from "../../src/store/memory/memory-event-store.js";
 import { customEvent, stepStarted, workflowStarted } from "../support/events.js";
@@ -71,17 +72,28 @@ describe("live feed", () => {
 describe("event batches", () => {
   const events = Array.from({ length: 10 }, (_, i) => customEvent("r", { name: `e${i}`, json: "x".repeat(100) }, { sequence: i + 1 }));
 
-  it("binary: pre-encoded batches decode to the events, within the count and byte budget", () => {
-    const batches = [...eventBatches(events, "binary", { batchEvents: 4, batchBytes: 10_000 })];
+  it("binary with an encoder (live): pre-encoded batches decode to the events, within the count and byte budget", () => {
+    const batches = [...eventBatches(events, "binary", { batchEvents: 4, batchBytes: 10_000 }, encodeEvent)];
     expect(batches.map(([, last]) => last.sequence)).toEqual([4n, 8n, 10n]);
     const decoded = batches.map(([message]) => fromBinary(SubscribeResponseSchema, toBinary(SubscribeResponseSchema, message)));
     const sequences = decoded.flatMap((m) => (m.message.case === "events" ? m.message.value.events.map((e) => e.sequence) : []));
     expect(sequences).toEqual(events.map((e) => e.sequence));
-    const small = [...eventBatches(events, "binary", { batchEvents: 100, batchBytes: 300 })];
+    const small = [...eventBatches(events, "binary", { batchEvents: 100, batchBytes: 300 }, encodeEvent)];
     expect(small.length).toBeGreaterThanOrEqual(4);
     for (const [message] of small) expect(toBinary(SubscribeResponseSchema, message).length).toBeLessThan(300 + 20);
     // An event larger than the budget travels alone.
-    expect([...eventBatches(events.slice(0, 3), "binary", { batchEvents: 100, batchBytes: 10 })]).toHaveLength(3);
+    expect([...eventBatches(events.slice(0, 3), "binary", { batchEvents: 100, batchBytes: 10 }, encodeEvent)]).toHaveLength(3);
+  });
+
+  it("binary without an encoder (catch-up): ordinary messages within the count and estimated byte budget", () => {
+    const batches = [...eventBatches(events, "binary", { batchEvents: 4, batchBytes: 10_000 })];
+    expect(batches.map(([, last]) => last.sequence)).toEqual([4n, 8n, 10n]);
+    expect(batches[0]![0].$unknown).toBeUndefined();
+    const sequences = batches.flatMap(([m]) => (m.message.case === "events" ? m.message.value.events.map((e) => e.sequence) : []));
+    expect(sequences).toEqual(events.map((e) => e.sequence));
+    const small = [...eventBatches(events, "binary", { batchEvents: 100, batchBytes: 300 })];
+    expect(small.length).toBeGreaterThanOrEqual(4);
+    for (const [message] of small) expect(toBinary(SubscribeResponseSchema, message).length).toBeLessThan(2 * 300);
   });
 
   it("json: ordinary messages", () => {
