@@ -54,7 +54,72 @@ export const catchUpBatchEncode: Variant = {
   ],
 };
 
-export const variants: readonly Variant[] = [noopAppend, catchUpBatchEncode];
+/**
+ * catch-up-batch-encode, plus: catch-up reads look the shared live encodings up
+ * without inserting (so old events never evict live ones). A subscriber that fell
+ * behind and re-reads recent events from the store — what happens to some of 100
+ * subscribers under a fast writer — then sends the bytes already encoded for the
+ * others instead of encoding every event again; a page with any miss is sent as
+ * ordinary messages, one toBinary per batch.
+ */
+export const catchUpShared: Variant = {
+  name: "catch-up-shared",
+  description:
+    "catch-up-batch-encode + src/service/subscription/shared-encoding.ts exposes peek(event) (lookup without insert); subscribe.ts passes it to the catch-up eventBatches(), which sends a page pre-encoded when every event is in the live ring, else as ordinary messages (one toBinary per batch)",
+  entry: "src/server.ts",
+  files: [
+    {
+      file: "src/service/subscription/shared-encoding.ts",
+      replace: [
+        [
+          `  return (event) => {
+    const slot = Number(event.position & BigInt(mask));
+    if (events[slot] === event) return bytes[slot]!;
+    const encoded = toBinary(EventSchema, event);
+    events[slot] = event;
+    bytes[slot] = encoded;
+    return encoded;
+  };`,
+          `  const encode = ((event: Event) => {
+    const slot = Number(event.position & BigInt(mask));
+    if (events[slot] === event) return bytes[slot]!;
+    const encoded = toBinary(EventSchema, event);
+    events[slot] = event;
+    bytes[slot] = encoded;
+    return encoded;
+  }) as EventEncoder & { peek?: (event: Event) => Uint8Array | undefined };
+  encode.peek = (event: Event) => {
+    const slot = Number(event.position & BigInt(mask));
+    return events[slot] === event ? bytes[slot] : undefined;
+  };
+  return encode;`,
+        ],
+      ],
+    },
+    {
+      file: "src/service/subscription/batches.ts",
+      replace: [
+        [
+          "  encode: EventEncoder = encodeEvent,\n): Generator<readonly [SubscribeResponse, Event]> {\n  if (encoding === \"json\") {",
+          "  encode: EventEncoder = encodeEvent,\n  peek?: (event: Event) => Uint8Array | undefined,\n): Generator<readonly [SubscribeResponse, Event]> {\n  if (encode === encodeEvent && peek !== undefined && events.every((e) => peek(e) !== undefined)) encode = (e) => peek(e)!;\n  if (encoding === \"json\" || encode === encodeEvent) {",
+        ],
+      ],
+    },
+    {
+      file: "src/service/subscription/subscribe.ts",
+      replace: [
+        [
+          "eventBatches(events, spec.encoding, options)) {",
+          "eventBatches(events, spec.encoding, options, encodeEvent, (encodeLive as { peek?: (e: Event) => Uint8Array | undefined }).peek)) {",
+        ],
+      ],
+    },
+    { file: "src/service/event-store-service.ts" },
+    { file: "src/server.ts" },
+  ],
+};
+
+export const variants: readonly Variant[] = [noopAppend, catchUpBatchEncode, catchUpShared];
 
 // Applied and retired (bench/OPTIMISATIONS.md): "lean-call-end" and "lean-context" (a
 // lean grpc-js HandlerContext: 1.35× and 1.72× rpc/s at 64 in flight), "shared-encoding"
