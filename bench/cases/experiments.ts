@@ -4,12 +4,12 @@
 // server on the same workload. Names start with experiment.<variant>.
 import type { BenchCase, CorpusGroup, RatioSpec } from "../lib/bench-case.js";
 import { runlogServerAvailable } from "../lib/servers.js";
-import { catchUpBatchEncode, catchUpShared, noopAppend } from "../experiments/catalog.js";
+import { noopAppend } from "../experiments/catalog.js";
 import { buildCompiled } from "../experiments/compiled.js";
 import { buildVariant, type Variant } from "../experiments/variant.js";
-import { catchUpCase, fanOutThroughput, unaryRunlog, type Flavour } from "./grpc.js";
+import { unaryRunlog, type Flavour } from "./grpc.js";
 
-function flavourOf(variant: Variant): Flavour {
+export function flavourOf(variant: Variant): Flavour {
   let entry: string | undefined;
   let failure: string | undefined;
   return {
@@ -45,21 +45,16 @@ const compiled: Flavour = {
 };
 
 const noop = flavourOf(noopAppend);
-const batchEncode = flavourOf(catchUpBatchEncode);
-const sharedCatchUp = flavourOf(catchUpShared);
 
 const cases: BenchCase[] = [
   unaryRunlog(16, compiled),
   unaryRunlog(64, compiled),
   unaryRunlog(16, noop),
   unaryRunlog(64, noop),
-  catchUpCase(batchEncode),
-  catchUpCase(sharedCatchUp),
-  fanOutThroughput(10, sharedCatchUp),
-  fanOutThroughput(100, sharedCatchUp),
 ];
 
-const ratio = (variant: Variant, label: string, workload: string): RatioSpec => ({
+/** The ratio of a variant to the current server on one workload (for the `ratios` list below). */
+export const variantRatio = (variant: Variant, label: string, workload: string): RatioSpec => ({
   name: `${variant.name}: ${label}, patched / current`,
   numerator: `experiment.${variant.name}.${workload}`,
   denominator: `runlog.${workload}`,
@@ -70,12 +65,6 @@ export const experiments: CorpusGroup = {
   group: "experiments: proposed src/ changes, measured on patched copies",
   cases,
   ratios: [
-    ratio(catchUpBatchEncode, "catch-up events/s", "grpc.subscribe.catch-up"),
-    { ...ratio(catchUpBatchEncode, "catch-up server CPU per event", "grpc.subscribe.catch-up"), metric: "server CPU µs/event" },
-    ratio(catchUpShared, "catch-up events/s", "grpc.subscribe.catch-up"),
-    ratio(catchUpShared, "fan-out to 10, deliveries/s", "grpc.fan-out.s10.throughput"),
-    ratio(catchUpShared, "fan-out to 100, deliveries/s", "grpc.fan-out.s100.throughput"),
-    { ...ratio(catchUpShared, "fan-out to 100, server CPU per delivery", "grpc.fan-out.s100.throughput"), metric: "server CPU µs/delivery" },
     { name: "noop-append (diagnostic): server CPU per call c64, no-op handler / bare grpc-js echo", numerator: "experiment.noop-append.grpc.append.unary.c64", denominator: "ceiling.grpc-js.echo.unary.c64", metric: "server CPU µs/call", note: "what runlog's transport stack costs per call on top of grpc-js itself" },
     { name: "noop-append (diagnostic): server CPU per call c64, real handler / no-op handler", numerator: "runlog.grpc.append.unary.c64", denominator: "experiment.noop-append.grpc.append.unary.c64", metric: "server CPU µs/call", note: "what the Append handler path costs on top of the stack" },
     { name: "compiled (tsc, no tsx): unary Append c16, compiled / tsx", numerator: "experiment.compiled.grpc.append.unary.c16", denominator: "runlog.grpc.append.unary.c16", note: "the same sources compiled by tsc and run by plain node, against the server run through tsx as npm start and bin/runlog.js do" },
