@@ -3,7 +3,10 @@
 // baseline, append, full GC, measure. heapUsed misses ArrayBuffer contents, so
 // the figure is the heapUsed delta plus the external (ArrayBuffer) delta.
 import { defineCase, type BenchCase, type CorpusGroup } from "../lib/bench-case.js";
-import { workflowHistory } from "../lib/history.js";
+import { fromBinary } from "@bufbuild/protobuf";
+import { AppendBatchRequestSchema } from "../../gen/runlog/v1/event_store_pb.js";
+import { encodeAppendBatch, workflowHistory } from "../lib/history.js";
+import type { Event } from "../../gen/runlog/v1/event_pb.js";
 import { loadMemoryStore, loadReconstructor, memoryStoreFile, missing, reconstructorFile } from "../lib/runlog-inproc.js";
 import { appendThrough } from "./reconstruct.js";
 
@@ -19,13 +22,19 @@ function used(): number {
   return m.heapUsed + m.external;
 }
 
-function heapCase(events: number, quickEvents: number, withReconstructor: boolean): BenchCase {
+/** The events as the server gets them: each batch encoded as an AppendBatchRequest and decoded. */
+function fromWire(events: Event[]): Event[] {
+  return fromBinary(AppendBatchRequestSchema, encodeAppendBatch(events)).events;
+}
+
+function heapCase(events: number, quickEvents: number, withReconstructor: boolean, decoded = false): BenchCase {
   const label = events >= 1_000_000 ? `${events / 1_000_000}m` : `${events / 1000}k`;
   const runs = Math.max(10, events / 1000);
   return defineCase({
-    name: `inproc.memory.heap-${label}${withReconstructor ? "-with-snapshots" : ""}`,
+    name: `inproc.memory.heap-${label}${withReconstructor ? "-with-snapshots" : ""}${decoded ? "-decoded" : ""}`,
     method:
       `memory held after appending ${events.toLocaleString("en-US")} realistic workflow events (${quickEvents.toLocaleString("en-US")} quick) as ${runs} runs of ${events / runs} events, in batches of 100` +
+      (decoded ? ", each batch first encoded and decoded as an AppendBatchRequest (the objects a gRPC request gives the store)" : ", built in JavaScript") +
       (withReconstructor
         ? ", through a reconstructor with the default options (snapshots every 100 events, 1,000-run state cache), as the server holds them"
         : ", store alone") +
@@ -33,7 +42,7 @@ function heapCase(events: number, quickEvents: number, withReconstructor: boolea
     metric: "MB",
     better: "lower",
     reps: 3,
-    target: events === 10_000 && !withReconstructor ? { op: "<=", value: 10, source: "issue 2 / ARCHITECTURE §10: 10,000 events held in ≤ 10 MB" } : undefined,
+    target: events === 10_000 && !withReconstructor && !decoded ? { op: "<=", value: 10, source: "issue 2 / ARCHITECTURE §10: 10,000 events held in ≤ 10 MB" } : undefined,
     isolate: { nodeArgs: ["--expose-gc", "--max-old-space-size=8192"] },
     available: async () => missing(memoryStoreFile, ...(withReconstructor ? [reconstructorFile] : [])),
     async run(_state, ctx) {
@@ -50,7 +59,11 @@ function heapCase(events: number, quickEvents: number, withReconstructor: boolea
       const before = used();
       const store = createMemoryEventStore();
       const reconstructor = withReconstructor ? createReconstructor({ store }) : undefined;
-      for (let r = 0; r < runs; r++) await appendThrough(store, reconstructor, workflowHistory(`mem-${r}`, perRun), 100);
+      for (let r = 0; r < runs; r++) {
+        const history = workflowHistory(`mem-${r}`, perRun);
+        if (!decoded) await appendThrough(store, reconstructor, history, 100);
+        else for (let i = 0; i < perRun; i += 100) await appendThrough(store, reconstructor, fromWire(history.slice(i, i + 100)), 100);
+      }
       fullGc();
       const bytes = used() - before;
       if ((await store.headPosition()) !== BigInt(total)) throw new Error("not every event was stored");
@@ -67,5 +80,5 @@ declare global {
 
 export const memory: CorpusGroup = {
   group: "in-process: memory held",
-  cases: [heapCase(10_000, 10_000, false), heapCase(10_000, 10_000, true), heapCase(1_000_000, 100_000, false)],
+  cases: [heapCase(10_000, 10_000, false), heapCase(10_000, 10_000, false, true), heapCase(10_000, 10_000, true), heapCase(1_000_000, 100_000, false)],
 };
