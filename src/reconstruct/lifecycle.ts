@@ -168,10 +168,8 @@ export const lifecycleRules = {
  * Throws LifecycleViolationError naming the rule it breaks.
  */
 export function checkLifecycle(state: RunModel, event: Event, type: EventType, sequence: bigint): void {
-  const violate = (r: LifecycleRule, description: string): never => {
-    throw new LifecycleViolationError(r.name, state.runId, sequence, description);
-  };
-  const what = eventTypeName(type) ?? EventType[type] ?? String(type);
+  // No closures here: this runs for every appended event, and the failure paths
+  // (module functions below) build their messages only when they throw.
   const isCompensation =
     type === EventType.COMPENSATION_STARTED ||
     type === EventType.COMPENSATION_COMPLETED ||
@@ -179,20 +177,17 @@ export function checkLifecycle(state: RunModel, event: Event, type: EventType, s
   if (state.ended !== EventType.UNSPECIFIED && !(state.ended === EventType.WORKFLOW_FAILED && isCompensation)) {
     const end = eventTypeName(state.ended);
     const allowed = state.ended === EventType.WORKFLOW_FAILED ? " (only compensation events may follow a failure)" : "";
-    violate(lifecycleRules.noEventAfterTerminal, `${what} after ${end}${allowed}`);
+    violate(state, sequence, lifecycleRules.noEventAfterTerminal, `${typeLabel(type)} after ${end}${allowed}`);
   }
   if (type === EventType.CUSTOM || type === EventType.SNAPSHOT) return;
   if (!state.started && type !== EventType.WORKFLOW_STARTED) {
-    violate(lifecycleRules.firstEventIsWorkflowStarted, `${what} before workflow.started`);
+    violate(state, sequence, lifecycleRules.firstEventIsWorkflowStarted, `${typeLabel(type)} before workflow.started`);
   }
   const payload = event.payload;
   const stepName = event.stepName;
-  const needStep = (): void => {
-    if (stepName === "") violate(lifecycleRules.eventKeyRequired, `${what} needs a step_name`);
-  };
   switch (type) {
     case EventType.WORKFLOW_STARTED:
-      if (state.started) violate(lifecycleRules.workflowStartedOnce, "the run has already started");
+      if (state.started) violate(state, sequence, lifecycleRules.workflowStartedOnce, "the run has already started");
       return;
     case EventType.WORKFLOW_COMPLETED:
     case EventType.WORKFLOW_FAILED:
@@ -200,25 +195,25 @@ export function checkLifecycle(state: RunModel, event: Event, type: EventType, s
     case EventType.BRANCH_EVALUATED:
       return;
     case EventType.STEP_STARTED:
-      needStep();
+      if (stepName === "") needStep(state, sequence, type);
       return;
     case EventType.STEP_SCHEDULED:
     case EventType.STEP_SKIPPED: {
-      needStep();
+      if (stepName === "") needStep(state, sequence, type);
       if (state.steps.get(stepName)?.status === StepStatus.RUNNING) {
         const r = type === EventType.STEP_SCHEDULED ? lifecycleRules.stepScheduledNotRunning : lifecycleRules.stepSkippedNotRunning;
-        violate(r, `step ${JSON.stringify(stepName)} is running`);
+        violate(state, sequence, r, `step ${JSON.stringify(stepName)} is running`);
       }
       return;
     }
     case EventType.STEP_COMPLETED:
     case EventType.STEP_FAILED: {
-      needStep();
+      if (stepName === "") needStep(state, sequence, type);
       const step = state.steps.get(stepName);
       if (step?.status !== StepStatus.RUNNING) {
         const r =
           type === EventType.STEP_COMPLETED ? lifecycleRules.stepCompletedNeedsStarted : lifecycleRules.stepFailedNeedsStarted;
-        violate(r, `step ${JSON.stringify(stepName)} is ${step === undefined ? "unknown" : stepStatusName(step.status)}, not running`);
+        violate(state, sequence, r, `step ${JSON.stringify(stepName)} is ${step === undefined ? "unknown" : stepStatusName(step.status)}, not running`);
       }
       return;
     }
@@ -229,13 +224,13 @@ export function checkLifecycle(state: RunModel, event: Event, type: EventType, s
         payload.case === "signalWaiting" || payload.case === "signalReceived" || payload.case === "signalTimeout"
           ? payload.value.signalName
           : "";
-      if (name === "") violate(lifecycleRules.eventKeyRequired, `${what} needs a signal_name`);
+      if (name === "") violate(state, sequence, lifecycleRules.eventKeyRequired, `${typeLabel(type)} needs a signal_name`);
       const waiting = state.signals.get(name)?.status === SignalStatus.WAITING;
       if (type === EventType.SIGNAL_WAITING) {
-        if (waiting) violate(lifecycleRules.signalNotAlreadyWaiting, `the run is already waiting for signal ${JSON.stringify(name)}`);
+        if (waiting) violate(state, sequence, lifecycleRules.signalNotAlreadyWaiting, `the run is already waiting for signal ${JSON.stringify(name)}`);
       } else if (!waiting) {
         const r = type === EventType.SIGNAL_RECEIVED ? lifecycleRules.signalReceivedNeedsWaiting : lifecycleRules.signalTimeoutNeedsWaiting;
-        violate(r, `the run is not waiting for signal ${JSON.stringify(name)}`);
+        violate(state, sequence, r, `the run is not waiting for signal ${JSON.stringify(name)}`);
       }
       return;
     }
@@ -246,26 +241,26 @@ export function checkLifecycle(state: RunModel, event: Event, type: EventType, s
         payload.case === "childSpawned" || payload.case === "childCompleted" || payload.case === "childFailed"
           ? payload.value.childRunId
           : "";
-      if (id === "") violate(lifecycleRules.eventKeyRequired, `${what} needs a child_run_id`);
+      if (id === "") violate(state, sequence, lifecycleRules.eventKeyRequired, `${typeLabel(type)} needs a child_run_id`);
       const child = state.children.get(id);
       if (type === EventType.CHILD_SPAWNED) {
-        if (child !== undefined) violate(lifecycleRules.childSpawnedOnce, `child run ${JSON.stringify(id)} was already spawned`);
+        if (child !== undefined) violate(state, sequence, lifecycleRules.childSpawnedOnce, `child run ${JSON.stringify(id)} was already spawned`);
       } else if (child?.status !== ChildStatus.RUNNING) {
         const r = type === EventType.CHILD_COMPLETED ? lifecycleRules.childCompletedNeedsSpawned : lifecycleRules.childFailedNeedsSpawned;
-        violate(r, `child run ${JSON.stringify(id)} ${child === undefined ? "was never spawned" : "has already finished"}`);
+        violate(state, sequence, r, `child run ${JSON.stringify(id)} ${child === undefined ? "was never spawned" : "has already finished"}`);
       }
       return;
     }
     case EventType.MAP_STARTED:
     case EventType.MAP_COMPLETED:
     case EventType.MAP_FAILED: {
-      needStep();
+      if (stepName === "") needStep(state, sequence, type);
       const running = state.maps.get(stepName)?.status === ChildStatus.RUNNING;
       if (type === EventType.MAP_STARTED) {
-        if (running) violate(lifecycleRules.mapStartedNotRunning, `step ${JSON.stringify(stepName)} is already mapping`);
+        if (running) violate(state, sequence, lifecycleRules.mapStartedNotRunning, `step ${JSON.stringify(stepName)} is already mapping`);
       } else if (!running) {
         const r = type === EventType.MAP_COMPLETED ? lifecycleRules.mapCompletedNeedsStarted : lifecycleRules.mapFailedNeedsStarted;
-        violate(r, `step ${JSON.stringify(stepName)} has no running map`);
+        violate(state, sequence, r, `step ${JSON.stringify(stepName)} has no running map`);
       }
       return;
     }
@@ -275,20 +270,20 @@ export function checkLifecycle(state: RunModel, event: Event, type: EventType, s
       const status = state.compensation?.status ?? CompensationStatus.UNSPECIFIED;
       if (type === EventType.COMPENSATION_STARTED) {
         if (status !== CompensationStatus.UNSPECIFIED) {
-          violate(lifecycleRules.compensationStartedOnce, "the run has already started compensating");
+          violate(state, sequence, lifecycleRules.compensationStartedOnce, "the run has already started compensating");
         }
       } else if (status !== CompensationStatus.RUNNING) {
         const r =
           type === EventType.COMPENSATION_COMPLETED
             ? lifecycleRules.compensationCompletedNeedsStarted
             : lifecycleRules.compensationFailedNeedsStarted;
-        violate(r, status === CompensationStatus.UNSPECIFIED ? "no compensation was started" : "the compensation has already ended");
+        violate(state, sequence, r, status === CompensationStatus.UNSPECIFIED ? "no compensation was started" : "the compensation has already ended");
       }
       return;
     }
     case EventType.CONTEXT_UPDATED:
       if ((payload.case === "contextUpdated" ? payload.value.key : "") === "") {
-        violate(lifecycleRules.eventKeyRequired, "context.updated needs a key");
+        violate(state, sequence, lifecycleRules.eventKeyRequired, "context.updated needs a key");
       }
       return;
     case EventType.UNSPECIFIED:
@@ -299,6 +294,18 @@ export function checkLifecycle(state: RunModel, event: Event, type: EventType, s
       void unhandled;
     }
   }
+}
+
+function violate(state: RunModel, sequence: bigint, rule: LifecycleRule, description: string): never {
+  throw new LifecycleViolationError(rule.name, state.runId, sequence, description);
+}
+
+function needStep(state: RunModel, sequence: bigint, type: EventType): never {
+  violate(state, sequence, lifecycleRules.eventKeyRequired, `${typeLabel(type)} needs a step_name`);
+}
+
+function typeLabel(type: EventType): string {
+  return eventTypeName(type) ?? EventType[type] ?? String(type);
 }
 
 function stepStatusName(status: StepStatus): string {

@@ -1,7 +1,6 @@
 // Append and AppendBatch share this: lifecycle validation made atomic with the
 // write, client expectations combined with the validator's, bounded retries
 // when only the server cared which sequence the run was at, and snapshots after.
-import { timestampNow, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Event } from "../../gen/runlog/v1/event_pb.js";
 import {
@@ -14,6 +13,7 @@ import {
 import { validateEvent } from "../events/validate.js";
 import type { Limits } from "../limits.js";
 import type { Logger } from "../logger.js";
+import { eventTypeOf } from "../reconstruct/event-type-of.js";
 import type { Reconstructor } from "../reconstruct/reconstructor.js";
 import type { AppendResult, EventStore } from "../store/event-store.js";
 
@@ -73,14 +73,16 @@ export function createAppender(deps: AppenderDeps): Appender {
 
   /**
    * The reconstructor folds the stored events into its cached states, so it must
-   * get them exactly as stored. What the store assigned (id, sequence, position)
-   * is in the result; a timestamp the store assigned (events with a client ID and
-   * no timestamp) is read back.
+   * get them exactly as stored: the store's own copies when it returns them,
+   * otherwise the input with what the store assigned (id, sequence, position) from
+   * the result, and a timestamp the store assigned (events with a client ID and
+   * no timestamp) read back.
    */
-  async function storedEvents(typed: readonly Event[], result: AppendResult): Promise<Event[]> {
-    const stored = typed.map((event, i) => {
+  async function storedEvents(input: readonly Event[], result: AppendResult): Promise<readonly Event[]> {
+    if (result.stored !== undefined) return result.stored;
+    const stored = input.map((event, i) => {
       const at = result.events[i]!;
-      return { ...event, id: at.id, sequence: at.sequence, position: at.position };
+      return { ...event, id: at.id, type: eventTypeOf(event), sequence: at.sequence, position: at.position };
     });
     const missing = new Map<string, { first: bigint; last: bigint }>();
     for (const event of stored) {
@@ -101,9 +103,9 @@ export function createAppender(deps: AppenderDeps): Appender {
     return stored;
   }
 
-  async function afterAppend(typed: readonly Event[], result: AppendResult): Promise<void> {
+  async function afterAppend(input: readonly Event[], result: AppendResult): Promise<void> {
     try {
-      await reconstructor.afterAppend(await storedEvents(typed, result));
+      await reconstructor.afterAppend(await storedEvents(input, result));
     } catch (error) {
       // The events are stored; a missed snapshot only costs a longer replay later.
       logger.warn({ err: error }, "snapshot after append failed");
@@ -124,29 +126,21 @@ export function createAppender(deps: AppenderDeps): Appender {
     if (events.length > limits.maxBatchEvents) {
       throw new LimitExceededError("max_batch_events", BigInt(events.length), BigInt(limits.maxBatchEvents));
     }
-    // Every event checked and its type resolved: what the validator needs, and a
-    // malformed event is INVALID_ARGUMENT before any lifecycle question is asked.
-    // An event without a client ID cannot be a retry, so the service may stamp it
-    // (the store would, with the same clock): the stored event is then known here.
-    let now: Timestamp | undefined;
-    const input = events.map((e) => (e.timestamp === undefined && e.id === "" ? { ...e, timestamp: (now ??= timestampNow()) } : e));
-    const typed = input.map((e, i) => ({ ...e, type: validateEvent(e, fieldOf(input.length, i), limits) }));
+    // Every event checked first: a malformed event is INVALID_ARGUMENT before any
+    // lifecycle question is asked.
+    for (let i = 0; i < events.length; i++) validateEvent(events[i]!, fieldOf(events.length, i), limits);
 
     if (!lifecycleValidation) {
       checkTimeLeft(signal, timeLeftMs);
-      const result = await store.append(input, { expected: clientExpected });
-      if (!result.duplicate) await afterAppend(typed, result);
+      const result = await store.append(events, { expected: clientExpected });
+      if (!result.duplicate) await afterAppend(events, result);
       return result;
     }
-
-    // Runs whose sequence only the server cares about: no client expectation, all sequences 0.
-    const serverNumbered = (runId: string) =>
-      !clientExpected.has(runId) && events.every((e) => e.runId !== runId || e.sequence === 0n);
 
     for (let attempt = 1; ; attempt++) {
       let checkedAt: Map<string, bigint>;
       try {
-        checkedAt = await reconstructor.validateAppend(typed);
+        checkedAt = await reconstructor.validateAppend(events);
       } catch (error) {
         if (error instanceof LifecycleViolationError || error instanceof ConcurrencyConflictError) {
           const retry = await asRetry(events);
@@ -173,15 +167,22 @@ export function createAppender(deps: AppenderDeps): Appender {
       checkTimeLeft(signal, timeLeftMs);
       let result: AppendResult;
       try {
-        result = await store.append(input, { expected });
+        result = await store.append(events, { expected });
       } catch (error) {
-        if (error instanceof ConcurrencyConflictError && attempt < maxAttempts && serverNumbered(error.runId)) {
+        if (error instanceof ConcurrencyConflictError && attempt < maxAttempts && serverNumbered(error.runId, events, clientExpected)) {
           continue; // the run moved since validation; validate against the new history
         }
         throw error;
       }
-      if (!result.duplicate) await afterAppend(typed, result);
+      if (!result.duplicate) await afterAppend(events, result);
       return result;
     }
   };
+}
+
+/** Whether only the server cares which sequence the run is at: no client expectation, all its sequences 0. */
+function serverNumbered(runId: string, events: readonly Event[], clientExpected: ReadonlyMap<string, bigint>): boolean {
+  if (clientExpected.has(runId)) return false;
+  for (const e of events) if (e.runId === runId && e.sequence !== 0n) return false;
+  return true;
 }

@@ -32,6 +32,13 @@ export interface AppendResult {
   readonly events: readonly AppendedEvent[];
   /** True when the input repeated events already stored: nothing was stored, the original result is returned. */
   readonly duplicate: boolean;
+  /**
+   * The events as stored (normalized: id, type, timestamp, sequence, position),
+   * in input order, when the store has them at hand; never for a duplicate.
+   * Shared with the store: read them, never change them. Lets the caller fold
+   * what it wrote without reading it back.
+   */
+  readonly stored?: readonly Event[];
 }
 
 export interface LoadOptions {

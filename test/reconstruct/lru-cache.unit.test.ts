@@ -26,4 +26,16 @@ describe("createLruCache", () => {
     cache.set("a", 1);
     expect([cache.get("a"), cache.size]).toEqual([undefined, 0]);
   });
+
+  it("stays within its capacity and keeps an entry that is used while others come and go", () => {
+    const cache = createLruCache<number, number>(100);
+    cache.set(-1, -1);
+    for (let i = 0; i < 10_000; i++) {
+      cache.set(i, i);
+      if (i % 10 === 0) expect(cache.get(-1)).toBe(-1);
+      expect(cache.size).toBeLessThanOrEqual(100);
+    }
+    expect(cache.get(9_999)).toBe(9_999);
+    expect(cache.get(0)).toBeUndefined();
+  });
 });

@@ -141,7 +141,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
 
     // 5. The change feed, synchronously, in position order.
     notify(events);
-    return { events: appended, duplicate: false };
+    return { events: appended, duplicate: false, stored: events };
   }
 
   function runFor(runId: string): RunRecord {
