@@ -8,6 +8,7 @@ import type { Event } from "../../gen/runlog/v1/event_pb.js";
 import { InvalidArgumentError, LimitExceededError } from "../errors.js";
 import { validateEvent, validateRunId } from "../events/validate.js";
 import type { Limits } from "../limits.js";
+import { compactTimestamp, compactValue, flat } from "./compact.js";
 import type { AppendOptions } from "./event-store.js";
 
 export interface PreparedBatch {
@@ -53,8 +54,8 @@ export function prepareBatch(input: readonly Event[], options: AppendOptions | u
       type,
       stepName: flat(source.stepName),
       payload: source.payload,
-      output: source.output,
-      timestamp: source.timestamp ?? (now ??= timestampNow()),
+      output: source.output && compactValue(source.output),
+      timestamp: source.timestamp ? compactTimestamp(source.timestamp) : (now ??= compactTimestamp(timestampNow())),
       metadata: source.metadata,
       position: 0n,
     };
@@ -91,23 +92,6 @@ const uuidOptions = {
     return randomPool.subarray(randomAt - 16, randomAt);
   },
 };
-
-/**
- * Strings built by concatenation (a traceparent from a template literal, say) are
- * V8 cons-string trees, several times the size of their characters: flattening the
- * metadata of the benchmark's realistic events took 10,000 of them from 12.7 to 9.6 MB
- * (bench/OPTIMISATIONS.md). Reading a character flattens a string in place and leaves
- * the tree to the GC; the store keeps these strings as long as the event, so it pays
- * that once here. Strings of 12 characters or fewer are never cons strings. Decoded
- * strings (everything from the wire) are flat already and cost one load. The run and
- * event IDs need no call: validation's regular expressions flatten them.
- */
-function flat(value: string): string {
-  if (value.length > 12) flatSink ^= value.charCodeAt(0);
-  return value;
-}
-/** Written so that the engine cannot drop flat()'s read as unused. */
-let flatSink = 0;
 
 /**
  * Within one batch, the client-given sequences of one run must be consecutive

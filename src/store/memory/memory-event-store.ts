@@ -127,6 +127,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
       if (run === undefined || run.runId !== event.runId) run = runFor(event.runId);
+      event.runId = run.runId; // one string per run, not one per decoded event
       log.push(event);
       event.position = BigInt(log.length);
       run.events.push(event);
