@@ -17,7 +17,7 @@ import {
   SubscribeRequestSchema,
 } from "../../gen/runlog/v1/event_store_pb.js";
 import { defineCase, type BenchCase, type CorpusGroup, type RatioSpec, type RunContext } from "../lib/bench-case.js";
-import { echoPath, encodeStreamRequest, streamPath } from "../lib/echo-service.js";
+import { echoPath, encodeStreamRequest, listenPath, publishPath, streamPath } from "../lib/echo-service.js";
 import {
   conflictActual,
   eventStorePath,
@@ -534,6 +534,66 @@ export function fanOutLatency(subscribers: number, flavour: Flavour = baseline):
   });
 }
 
+/**
+ * The same open-loop workload against the echo server's relay (Publish writes the
+ * request to every Listen stream): the latency grpc-js itself adds on this machine.
+ */
+export function fanOutLatencyCeiling(subscribers: number): BenchCase {
+  return defineCase<FanOut>({
+    name: `ceiling.grpc-js.relay.s${subscribers}.latency-1k-per-s`,
+    method: `bare grpc-js relay: ${subscribers} server streams (over ${Math.min(subscribers, 8)} connections) while one writer sends 1,000 unary Publish calls/s of ${eventBytes} bytes (open loop, 3 s; 1 s quick), each written to every stream by the handler; latency = delivery − send, per (message, stream), all in the benchmark process`,
+    metric: "p99 ms",
+    better: "lower",
+    reps: 3,
+    interleave: `fan-out.s${subscribers}.latency`,
+    async setup(ctx) {
+      const w = await echoWire(ctx);
+      const channels = Array.from({ length: Math.min(subscribers, 8) }, () => rawClient(w.server.info.grpcPort));
+      return { ...w, channels };
+    },
+    async run(s, ctx) {
+      const duration = pick(ctx, 3000, 1000);
+      const sentAt = new Float64Array(Math.ceil(duration * 1.2) + 100);
+      const latency = createLatencyRecorder(1 << 20);
+      let received = 0;
+      const ready: Promise<void>[] = [];
+      const handles = Array.from({ length: subscribers }, (_, i) => {
+        let listening!: () => void;
+        ready.push(new Promise<void>((r) => (listening = r)));
+        const h = serverStream(s.channels[i % s.channels.length]!, listenPath, new Uint8Array(0), (b) => {
+          if (b.length < 8) return listening();
+          const now = performance.now();
+          const k = b.readUInt32LE(0);
+          if (sentAt[k] === 0) return;
+          latency.add(now - sentAt[k]!);
+          received++;
+        });
+        h.done.catch(() => {});
+        return h;
+      });
+      await Promise.all(ready);
+      const pending: Promise<unknown>[] = [];
+      const sent = await openLoop(1000, duration, (i) => {
+        const message = Buffer.alloc(eventBytes);
+        message.writeUInt32LE(i, 0);
+        sentAt[i] = performance.now();
+        pending.push(unary(s.client, publishPath, message));
+      });
+      await Promise.all(pending);
+      const complete = await waitFor(() => received >= sent * subscribers, 10_000);
+      handles.forEach((h) => h.cancel());
+      return {
+        "p99 ms": latency.percentile(0.99),
+        "p50 ms": latency.percentile(0.5),
+        "max ms": latency.percentile(1),
+        "deliveries/s": (received * 1000) / duration,
+        "missing deliveries": complete ? 0 : sent * subscribers - received,
+      };
+    },
+    teardown: fanOutTeardown,
+  });
+}
+
 export function fanOutThroughput(subscribers: number, flavour: Flavour = baseline): BenchCase {
   return defineCase<FanOut>({
     name: `${flavour.label}.grpc.fan-out.s${subscribers}.throughput`,
@@ -621,7 +681,9 @@ export const grpcCases: CorpusGroup = {
     streamCeiling(1),
     streamCeiling(100),
     catchUpCase(),
+    fanOutLatencyCeiling(1),
     fanOutLatency(1),
+    fanOutLatencyCeiling(10),
     fanOutLatency(10),
     fanOutLatency(100),
     fanOutThroughput(1),
@@ -636,6 +698,8 @@ export const grpcCases: CorpusGroup = {
     { name: "unary Append c64: runlog / grpc-js echo", numerator: "runlog.grpc.append.unary.c64", denominator: "ceiling.grpc-js.echo.unary.c64", target: echoTarget },
     { name: "catch-up: runlog Subscribe / grpc-js stream ceiling (100 events per message), events/s", numerator: "runlog.grpc.subscribe.catch-up", denominator: "ceiling.grpc-js.echo.stream.ev100" },
     { name: "catch-up: runlog Subscribe / grpc-js stream ceiling (1 event per message), events/s", numerator: "runlog.grpc.subscribe.catch-up", denominator: "ceiling.grpc-js.echo.stream.ev1" },
+    { name: "live p99 append→delivery, 10 subscribers: runlog / bare grpc-js relay (time ratio; 1: runlog adds nothing)", numerator: "runlog.grpc.fan-out.s10.latency-1k-per-s", denominator: "ceiling.grpc-js.relay.s10.latency-1k-per-s", metric: "p99 ms" },
+    { name: "live p99 append→delivery, 1 subscriber: runlog / bare grpc-js relay (time ratio)", numerator: "runlog.grpc.fan-out.s1.latency-1k-per-s", denominator: "ceiling.grpc-js.relay.s1.latency-1k-per-s", metric: "p99 ms" },
     { name: "GetRunState 10k: no snapshot / snapshot (time ratio; > 1: the snapshot helps)", numerator: "runlog.grpc.get-run-state-10k.no-snapshot", denominator: "runlog.grpc.get-run-state-10k.snapshot" },
     { name: "unary Append c1: runlog / NATS JetStream memory sync publish", numerator: "runlog.grpc.append.unary.c1", denominator: "peer.nats.memory.append.sync.c1", metric: undefined, target: { op: ">=", value: 1, source: "ARCHITECTURE §10 (runlog ahead)" } },
     { name: "unary Append c16: runlog / NATS JetStream memory sync publish", numerator: "runlog.grpc.append.unary.c16", denominator: "peer.nats.memory.append.sync.c16", target: { op: ">=", value: 1, source: "ARCHITECTURE §10" } },

@@ -41,6 +41,10 @@ export type EchoServiceType = GenService<{
 export const EchoService = registry.getService("bench.v1.Echo")! as EchoServiceType;
 export const echoPath = "/bench.v1.Echo/Echo";
 export const streamPath = "/bench.v1.Echo/Stream";
+/** gRPC only: a server stream that receives every message published after it opened. */
+export const listenPath = "/bench.v1.Echo/Listen";
+/** gRPC only: a unary call whose request bytes are written to every open Listen stream. */
+export const publishPath = "/bench.v1.Echo/Publish";
 
 /** Stream request (raw bytes on grpc-js): count (uint32 LE), message size (uint32 LE). */
 export function encodeStreamRequest(count: number, size: number): Buffer {

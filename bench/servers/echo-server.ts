@@ -13,7 +13,7 @@ import { create } from "@bufbuild/protobuf";
 import { BytesValueSchema, type BytesValue } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { EchoService, decodeStreamRequest, echoPath, streamPath } from "../lib/echo-service.js";
+import { EchoService, decodeStreamRequest, echoPath, listenPath, publishPath, streamPath } from "../lib/echo-service.js";
 import { announceReady } from "../lib/process.js";
 
 const { values } = parseArgs({ options: { "response-bytes": { type: "string", default: "64" } } });
@@ -51,6 +51,31 @@ server.register(
   identity,
   identity,
   "serverStream",
+);
+// The live fan-out ceiling: Publish writes its request bytes to every open Listen
+// stream, nothing else (no store, no encoding, no buffer): what grpc-js alone
+// costs between an append arriving and its delivery.
+const listeners = new Set<grpc.ServerWritableStream<Buffer, Buffer>>();
+server.register(
+  listenPath,
+  (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+    listeners.add(call);
+    call.once("cancelled", () => listeners.delete(call));
+    call.write(Buffer.alloc(0)); // "listening": the client waits for it before publishing
+  },
+  identity,
+  identity,
+  "serverStream",
+);
+server.register(
+  publishPath,
+  (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+    for (const listener of listeners) listener.write(call.request);
+    callback(null, response);
+  },
+  identity,
+  identity,
+  "unary",
 );
 const grpcPort = await new Promise<number>((resolve, reject) =>
   server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, port) =>
