@@ -134,7 +134,7 @@ const positionsLabel = (p: Positions) => (p === "serialized" ? "pg" : "pg-xid-ga
 function runlogSingle(lanes: number, positions: Positions = "serialized"): BenchCase {
   return defineCase<RunlogPg>({
     name: `runlog.${positionsLabel(positions)}.append.single.c${lanes}`,
-    method: `runlog's PostgreSQL store in-process: store.append([event], {expected: last sequence}) of one context.updated event (${payload.length} bytes encoded), ${lanes} lane(s) on distinct runs (started first), closed loop 2.5 s; pool 10, ${positions} positions${positions === "serialized" ? " (default)" : ""}`,
+    method: `runlog's PostgreSQL store in-process: store.append([event], {expected: last sequence}) of one context.updated event (${payload.length} bytes encoded), ${lanes} lane(s) on distinct runs (started first), closed loop 2.5 s; pool 10, ${positions} positions${positions === "xid-gated" ? " (the store's default)" : ""}`,
     metric: "appends/s",
     better: "higher",
     interleave: `pg.append.c${lanes}`,

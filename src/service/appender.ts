@@ -13,7 +13,6 @@ import {
 import { validateEvent } from "../events/validate.js";
 import type { Limits } from "../limits.js";
 import type { Logger } from "../logger.js";
-import { eventTypeOf } from "../reconstruct/event-type-of.js";
 import type { Reconstructor } from "../reconstruct/reconstructor.js";
 import type { AppendResult, EventStore } from "../store/event-store.js";
 
@@ -72,40 +71,15 @@ export function createAppender(deps: AppenderDeps): Appender {
   }
 
   /**
-   * The reconstructor folds the stored events into its cached states, so it must
-   * get them exactly as stored: the store's own copies when it returns them,
-   * otherwise the input with what the store assigned (id, sequence, position) from
-   * the result, and a timestamp the store assigned (events with a client ID and
-   * no timestamp) read back.
+   * The reconstructor folds the stored events into its cached states and saves
+   * snapshots; it must get them exactly as stored, which the store returns. A
+   * store that does not leaves the cache behind: the next validateAppend catches
+   * up from the store, and a skipped snapshot only costs a longer replay.
    */
-  async function storedEvents(input: readonly Event[], result: AppendResult): Promise<readonly Event[]> {
-    if (result.stored !== undefined) return result.stored;
-    const stored = input.map((event, i) => {
-      const at = result.events[i]!;
-      return { ...event, id: at.id, type: eventTypeOf(event), sequence: at.sequence, position: at.position };
-    });
-    const missing = new Map<string, { first: bigint; last: bigint }>();
-    for (const event of stored) {
-      if (event.timestamp !== undefined) continue;
-      const range = missing.get(event.runId);
-      if (range === undefined) missing.set(event.runId, { first: event.sequence, last: event.sequence });
-      else if (event.sequence > range.last) range.last = event.sequence;
-    }
-    for (const [runId, { first, last }] of missing) {
-      const page = await store.load(runId, { afterSequence: first - 1n, limit: Number(last - first + 1n) });
-      const bySequence = new Map(page.events.map((e) => [e.sequence, e]));
-      stored.forEach((event, i) => {
-        if (event.runId === runId && event.timestamp === undefined) {
-          stored[i] = bySequence.get(event.sequence) ?? event;
-        }
-      });
-    }
-    return stored;
-  }
-
-  async function afterAppend(input: readonly Event[], result: AppendResult): Promise<void> {
+  async function afterAppend(result: AppendResult): Promise<void> {
+    if (result.stored === undefined) return;
     try {
-      await reconstructor.afterAppend(await storedEvents(input, result));
+      await reconstructor.afterAppend(result.stored);
     } catch (error) {
       // The events are stored; a missed snapshot only costs a longer replay later.
       logger.warn({ err: error }, "snapshot after append failed");
@@ -133,7 +107,7 @@ export function createAppender(deps: AppenderDeps): Appender {
     if (!lifecycleValidation) {
       checkTimeLeft(signal, timeLeftMs);
       const result = await store.append(events, { expected: clientExpected });
-      if (!result.duplicate) await afterAppend(events, result);
+      if (!result.duplicate) await afterAppend(result);
       return result;
     }
 
@@ -174,7 +148,7 @@ export function createAppender(deps: AppenderDeps): Appender {
         }
         throw error;
       }
-      if (!result.duplicate) await afterAppend(events, result);
+      if (!result.duplicate) await afterAppend(result);
       return result;
     }
   };

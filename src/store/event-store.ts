@@ -34,9 +34,9 @@ export interface AppendResult {
   readonly duplicate: boolean;
   /**
    * The events as stored (normalized: id, type, timestamp, sequence, position),
-   * in input order, when the store has them at hand; never for a duplicate.
-   * Shared with the store: read them, never change them. Lets the caller fold
-   * what it wrote without reading it back.
+   * in input order; never for a duplicate. Both stores here return them (a store
+   * may leave them out). Shared with the store: read them, never change them.
+   * Lets the caller fold what it wrote without reading it back.
    */
   readonly stored?: readonly Event[];
 }

@@ -66,6 +66,15 @@ const minBackoffMs = 100;
 const maxBackoffMs = 5_000;
 const gateRetryMinMs = 2;
 const gateRetryMaxMs = 100;
+/**
+ * Nobody listens: a local commit moves the idle cursor to the head at most this much
+ * later (one head read for all the commits meanwhile, instead of one per commit). The
+ * appends acknowledged meanwhile are kept in `acked`, so a listener added in between
+ * still never gets them.
+ */
+const idleAdvanceMs = 50;
+/** …or at once when this many acknowledged ranges wait for the cursor. */
+const maxIdleAcked = 1_000;
 
 /** Positions first..last, inclusive. */
 interface Range {
@@ -100,6 +109,7 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
   let retryTimer: NodeJS.Timeout | undefined;
   let gateDelayMs = gateRetryMinMs;
   let pollTimer: NodeJS.Timeout | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
 
   let listenClient: Client | undefined;
   let listenConnecting: Promise<void> | undefined;
@@ -286,7 +296,15 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
         if (previous !== undefined && previous.last + 1n === first) acked[acked.length - 1] = { first: previous.first, last };
         else acked.push({ first, last });
       }
-      wake();
+      if (listeners.size > 0 || acked.length > maxIdleAcked) {
+        wake();
+      } else if (idleTimer === undefined && !closed) {
+        idleTimer = setTimeout(() => {
+          idleTimer = undefined;
+          wake();
+        }, idleAdvanceMs);
+        idleTimer.unref();
+      }
     },
     wake,
     get listening() {
@@ -297,8 +315,8 @@ export function createChangeFeed(options: ChangeFeedOptions): ChangeFeed {
       closed = true;
       listeners.clear();
       acked = [];
-      for (const timer of [retryTimer, pollTimer, reconnectTimer]) if (timer !== undefined) clearTimeout(timer);
-      retryTimer = pollTimer = reconnectTimer = undefined;
+      for (const timer of [retryTimer, pollTimer, reconnectTimer, idleTimer]) if (timer !== undefined) clearTimeout(timer);
+      retryTimer = pollTimer = reconnectTimer = idleTimer = undefined;
       await listenConnecting?.catch(() => undefined);
       const client = listenClient;
       listenClient = undefined;

@@ -36,7 +36,7 @@ import type {
 } from "../event-store.js";
 import { decodeRunPageToken, encodeRunPageToken, nonNegative, pageLimit, runPageSize } from "../paging.js";
 import { prepareBatch } from "../prepare.js";
-import { appendAttempt, RaceError } from "./append-transaction.js";
+import { appendAttempt, RaceError, type AppendIo, type ReadRow } from "./append-transaction.js";
 import { createChangeFeed, type FeedPage } from "./change-feed.js";
 import { decodeEvent, toBigInt } from "./event-codec.js";
 import { quoteIdentifier } from "./identifiers.js";
@@ -45,6 +45,8 @@ import { compilePostgresOptions, type PositionMode, type PostgresEventStoreOptio
 import { toStoreError } from "./pg-errors.js";
 import { createPostgresSnapshotStore } from "./postgres-snapshot-store.js";
 import { createQueries } from "./queries.js";
+import { createRunCache } from "./run-cache.js";
+import { createWriteCombiner } from "./write-combiner.js";
 
 export type { PositionMode, PostgresEventStoreOptions } from "./options.js";
 
@@ -61,6 +63,16 @@ export interface PostgresEventStore extends EventStore {
 const maxAppendAttempts = 100;
 /** Rows the change feed reads per query. */
 const feedPageSize = 1_000;
+/** Runs whose state an instance keeps to append without reading first (run-cache.ts). */
+const runCacheSize = 10_000;
+/**
+ * Group writes (write-combiner.ts) running at the same time, at most (and fewer than the
+ * pool): two, so that the next group is prepared and sent while one commits. With one,
+ * concurrent writers fall into lockstep (all in one group, node and PostgreSQL taking
+ * turns): batches of 1,000 lost a third of their throughput in serialized mode
+ * (bench/OPTIMISATIONS.md).
+ */
+const maxWritesInFlight = 2;
 
 /** Connects, migrates (unless told not to), starts the change feed. */
 export async function createPostgresEventStore(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
@@ -69,6 +81,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   const gated = config.positions === "xid-gated";
   const s = quoteIdentifier(config.schema);
   const queries = createQueries(s, config.positions);
+  const runCache = createRunCache(runCacheSize);
   const instanceId = randomUUID();
   const notifyPrefix = `${instanceId}:`;
   const inTransactionNotify = config.notifyInTransaction ? { channel: config.notifyChannel, prefix: notifyPrefix } : undefined;
@@ -107,7 +120,13 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       do {
         notifyAgain = false;
         try {
-          await pool.query("SELECT pg_notify($1, $2)", [config.notifyChannel, `${notifyPrefix}${notifyHead}`]);
+          // A NOTIFY makes its transaction take an xid and commit like a write; a wake-up
+          // needs no durability, so it does not wait for the WAL flush.
+          await pool.query({
+            name: "runlog_notify",
+            text: "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)",
+            values: [config.notifyChannel, `${notifyPrefix}${notifyHead}`],
+          });
         } catch (error) {
           if (!closed) logger.warn({ err: error }, "postgres: NOTIFY failed; other servers will see the events at their next poll");
           break;
@@ -191,15 +210,34 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     return client;
   }
 
+  const combiner = createWriteCombiner({
+    connect,
+    queries,
+    gated,
+    notify: inTransactionNotify,
+    maxInFlight: Math.max(1, Math.min(maxWritesInFlight, config.poolSize - 1)),
+    maxGroupEvents: Math.max(limits.maxBatchEvents, 1),
+    maxGroupMembers: 64,
+  });
+  const appendIo: AppendIo = {
+    async read(runIds, clientIds) {
+      const result = await pool.query<ReadRow>({
+        name: queries.readForAppend.name,
+        text: queries.readForAppend.text,
+        values: [runIds, clientIds],
+      });
+      return result.rows;
+    },
+    write: (params) => combiner.write(params),
+  };
+
   async function append(input: readonly Event[], appendOptions?: AppendOptions): Promise<AppendResult> {
     assertOpen();
     const batch = prepareBatch(input, appendOptions, limits);
     const givenSequences = batch.events.map((e) => e.sequence);
     for (let attempt = 1; ; attempt++) {
-      const client = await connect();
-      let broken: Error | undefined;
       try {
-        const outcome = await appendAttempt(client, queries, config.positions, batch, appendOptions?.expected, inTransactionNotify);
+        const outcome = await appendAttempt(appendIo, batch, appendOptions?.expected, runCache);
         if (!outcome.result.duplicate) {
           feed.committed(outcome.result.events[0]!.position, outcome.lastPosition);
           if (inTransactionNotify === undefined) publish(outcome.lastPosition);
@@ -217,19 +255,13 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
           continue;
         }
         if (error instanceof RunlogError) throw error;
-        // A broken connection is useless, and after an unexpected failure inside
-        // append_events() the connection might still hold the position lock
-        // (xid-gated mode): destroy it rather than return it to the pool.
-        broken = error instanceof Error ? error : new Error(String(error));
         throw toStoreError(error, "append");
-      } finally {
-        client.release(broken);
       }
     }
   }
 
   async function heads(): Promise<{ head: bigint; committed: bigint }> {
-    const result = await pool.query<{ head: string; committed: string }>(queries.heads);
+    const result = await pool.query<{ head: string; committed: string }>({ name: queries.heads.name, text: queries.heads.text });
     const row = result.rows[0]!;
     return { head: toBigInt(row.head), committed: toBigInt(row.committed) };
   }
@@ -253,10 +285,11 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     let target: bigint | undefined;
     let delayMs = 1;
     for (;;) {
-      const result = await pool.query<{ head: string; committed: string; position: string | null; payload: Buffer | null }>(
-        query.text,
-        [after, bounded ? to : null, limit + 1, ...query.filterParams],
-      );
+      const result = await pool.query<{ head: string; committed: string; position: string | null; payload: Buffer | null }>({
+        name: query.name,
+        text: query.text,
+        values: [after, bounded ? to : null, limit + 1, ...query.filterParams],
+      });
       const rows = result.rows;
       const head = toBigInt(rows[0]!.head);
       const committed = toBigInt(rows[0]!.committed);
@@ -298,10 +331,11 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       const filter = loadOptions?.filter;
       const query = queries.load(filter);
       try {
-        const result = await pool.query<{ last_sequence: string; position: string | null; payload: Buffer | null }>(
-          query.text,
-          [runId, after, limit + 1, ...query.filterParams],
-        );
+        const result = await pool.query<{ last_sequence: string; position: string | null; payload: Buffer | null }>({
+          name: query.name,
+          text: query.text,
+          values: [runId, after, limit + 1, ...query.filterParams],
+        });
         const last = toBigInt(result.rows[0]!.last_sequence);
         const events: Event[] = [];
         for (const row of result.rows) if (row.position !== null) events.push(decodeEvent(row.payload!, toBigInt(row.position)));
@@ -321,7 +355,11 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       assertOpen();
       validateRunId(runId, "run_id", limits);
       try {
-        const result = await pool.query<{ last_sequence: string }>(queries.lastSequence, [runId]);
+        const result = await pool.query<{ last_sequence: string }>({
+          name: queries.lastSequence.name,
+          text: queries.lastSequence.text,
+          values: [runId],
+        });
         const row = result.rows[0];
         return row === undefined ? 0n : toBigInt(row.last_sequence);
       } catch (error) {

@@ -1,17 +1,32 @@
 // The SQL the store runs, built once per schema. Values are always parameters
 // ($1, $2, …); only the quoted schema name and, for reads, the presence of each
 // filter shape the text.
+import { createHash } from "node:crypto";
 import type { EventFilter } from "../event-store.js";
 import type { PositionMode } from "./options.js";
 
+/**
+ * A statement PostgreSQL parses and plans once per connection (a named prepared
+ * statement in pg: `client.query({ name, text, values })`). The name is derived from
+ * the text, so two stores on different schemas sharing a connection could not clash.
+ */
+export interface Prepared {
+  readonly name: string;
+  readonly text: string;
+}
+
+function prepared(text: string): Prepared {
+  return { name: `runlog_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`, text };
+}
+
 export interface Queries {
   /** An append's read: $1 the runs (rows kind 'r'), $2 the client IDs (stored events, kind 'e'). */
-  readonly readForAppend: string;
-  /** An append's write: append_events() with its 22 parameters. */
-  readonly appendEvents: string;
+  readonly readForAppend: Prepared;
+  /** An append's write: append_events() with its 23 parameters (migration 3). */
+  readonly appendEvents: Prepared;
   /** One row: head (the last position readers may see) and committed (the last committed position). */
-  readonly heads: string;
-  readonly lastSequence: string;
+  readonly heads: Prepared;
+  readonly lastSequence: Prepared;
   readonly latestSnapshot: string;
   readonly saveSnapshot: string;
   readLog(filter: EventFilter | undefined): ReadQuery;
@@ -22,6 +37,8 @@ export interface Queries {
 /** A read's SQL and the parameters its filter needs, after the fixed ones. */
 export interface ReadQuery {
   readonly text: string;
+  /** Set for the unfiltered read, the common one: prepared once per connection. */
+  readonly name?: string;
   readonly filterParams: unknown[];
 }
 
@@ -63,20 +80,47 @@ export function createQueries(s: string, positions: PositionMode): Queries {
     return { sql: clauses.map((c) => ` AND ${c}`).join(""), params };
   };
 
+  const noFilter = { sql: "", params: [] as unknown[] };
+  const readLogText = (f: { sql: string }) => {
+    // least() ignores NULL: no bound.
+    const upper = "least(h.head, $2::bigint)";
+    return `SELECT h.head, h.committed, x.position, x.payload
+               FROM (SELECT ${headExpr} AS head, ${committedExpr} AS committed) AS h
+               LEFT JOIN LATERAL (
+                 SELECT e.position, e.payload FROM ${s}.events AS e
+                 WHERE e.position > $1::bigint AND e.position <= ${upper}${f.sql}
+                 ORDER BY e.position LIMIT $3
+               ) AS x ON true
+               ORDER BY x.position`;
+  };
+  const loadText = (f: { sql: string }) =>
+    `SELECT r.last_sequence, x.position, x.payload
+               FROM (SELECT coalesce((SELECT last_sequence FROM ${s}.runs WHERE run_id = $1), 0) AS last_sequence) AS r
+               LEFT JOIN LATERAL (
+                 SELECT e.sequence, e.position, e.payload FROM ${s}.events AS e
+                 WHERE e.run_id = $1 AND e.sequence > $2::bigint${f.sql}
+                 ORDER BY e.sequence LIMIT $3
+               ) AS x ON true
+               ORDER BY x.sequence`;
+  const readLogAll = prepared(readLogText(noFilter));
+  const loadAll = prepared(loadText(noFilter));
+  const hasFilter = (filter: EventFilter | undefined, withRunFilters: boolean) =>
+    !!(filter?.types?.length || filter?.stepNames?.length || (withRunFilters && (filter?.runIdPrefix || filter?.workflowNames?.length)));
+
   return {
-    readForAppend: `SELECT 'r' AS kind, run_id, last_sequence AS sequence, workflow_name, workflow_started, status,
+    readForAppend: prepared(`SELECT 'r' AS kind, run_id, last_sequence AS sequence, workflow_name, workflow_started, status,
                            waiting_signals, NULL::bigint AS position, NULL::bytea AS payload
                     FROM ${s}.runs WHERE run_id = ANY ($1::text[])
                     UNION ALL
                     SELECT 'e', run_id, sequence, NULL, NULL, NULL, NULL, position, payload
-                    FROM ${s}.events WHERE id = ANY ($2::uuid[])`,
-    appendEvents: `SELECT ${s}.append_events(
-                     $1::boolean, $2::text[], $3::bigint[], $4::text[], $5::bigint[],
-                     $6::text[], $7::bigint[], $8::uuid[], $9::smallint[], $10::text[], $11::bytea[],
-                     $12::bigint[], $13::text[], $14::boolean[], $15::smallint[], $16::integer[],
-                     $17::bigint[], $18::integer[], $19::bigint[], $20::integer[], $21::text, $22::text) AS base`,
-    heads: `SELECT ${headExpr} AS head, ${committedExpr} AS committed`,
-    lastSequence: `SELECT last_sequence FROM ${s}.runs WHERE run_id = $1`,
+                    FROM ${s}.events WHERE id = ANY ($2::uuid[])`),
+    appendEvents: prepared(`SELECT ${s}.append_events(
+                     $1::boolean, $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::uuid[],
+                     $7::text[], $8::bigint[], $9::uuid[], $10::smallint[], $11::text[], $12::bytea[],
+                     $13::bigint[], $14::text[], $15::boolean[], $16::smallint[], $17::integer[],
+                     $18::bigint[], $19::integer[], $20::bigint[], $21::integer[], $22::text, $23::text) AS base`),
+    heads: prepared(`SELECT ${headExpr} AS head, ${committedExpr} AS committed`),
+    lastSequence: prepared(`SELECT last_sequence FROM ${s}.runs WHERE run_id = $1`),
     latestSnapshot: `SELECT sequence, state FROM ${s}.snapshots
                      WHERE run_id = $1 AND reducer_version = $2 AND sequence <= $3
                      ORDER BY sequence DESC LIMIT 1`,
@@ -85,35 +129,15 @@ export function createQueries(s: string, positions: PositionMode): Queries {
     // $1 after, $2 upper bound (NULL: none), $3 limit + 1. Rows carry head and committed
     // (one row with NULL position when no event matches), all from one snapshot.
     readLog(filter) {
+      if (!hasFilter(filter, true)) return { ...readLogAll, filterParams: [] };
       const f = filterClauses(filter, 4, true);
-      // least() ignores NULL: no bound.
-      const upper = "least(h.head, $2::bigint)";
-      return {
-        text: `SELECT h.head, h.committed, x.position, x.payload
-               FROM (SELECT ${headExpr} AS head, ${committedExpr} AS committed) AS h
-               LEFT JOIN LATERAL (
-                 SELECT e.position, e.payload FROM ${s}.events AS e
-                 WHERE e.position > $1::bigint AND e.position <= ${upper}${f.sql}
-                 ORDER BY e.position LIMIT $3
-               ) AS x ON true
-               ORDER BY x.position`,
-        filterParams: f.params,
-      };
+      return { text: readLogText(f), filterParams: f.params };
     },
     // $1 run, $2 after sequence, $3 limit + 1. Rows carry the run's last sequence.
     load(filter) {
+      if (!hasFilter(filter, false)) return { ...loadAll, filterParams: [] };
       const f = filterClauses(filter, 4, false);
-      return {
-        text: `SELECT r.last_sequence, x.position, x.payload
-               FROM (SELECT coalesce((SELECT last_sequence FROM ${s}.runs WHERE run_id = $1), 0) AS last_sequence) AS r
-               LEFT JOIN LATERAL (
-                 SELECT e.sequence, e.position, e.payload FROM ${s}.events AS e
-                 WHERE e.run_id = $1 AND e.sequence > $2::bigint${f.sql}
-                 ORDER BY e.sequence LIMIT $3
-               ) AS x ON true
-               ORDER BY x.sequence`,
-        filterParams: f.params,
-      };
+      return { text: loadText(f), filterParams: f.params };
     },
     // $1 after run ID ('' for the first page), $2 limit + 1, then the filters present.
     listRuns(shape) {
