@@ -46,6 +46,7 @@ export function createGrpcJsService<S extends DescService>(
 ): GrpcJsService {
   const definition: Record<string, grpc.MethodDefinition<Buffer, unknown>> = {};
   const implementation: grpc.UntypedServiceImplementation = {};
+  const calls = createCallRegistry(options.shutdownSignal);
   for (const method of service.methods) {
     const fn = (impl as Record<string, unknown>)[method.localName];
     if (typeof fn !== "function") throw new Error(`${service.typeName}.${method.name} has no implementation`);
@@ -64,10 +65,10 @@ export function createGrpcJsService<S extends DescService>(
     };
     switch (method.methodKind) {
       case "unary":
-        implementation[method.name] = unaryHandler(method, (fn as AnyUnary).bind(impl), options);
+        implementation[method.name] = unaryHandler(method, (fn as AnyUnary).bind(impl), calls, options.logger);
         break;
       case "server_streaming":
-        implementation[method.name] = serverStreamHandler(method, (fn as AnyServerStream).bind(impl), options);
+        implementation[method.name] = serverStreamHandler(method, (fn as AnyServerStream).bind(impl), calls, options.logger);
         break;
       default:
         throw new Error(`${service.typeName}.${method.name}: ${method.methodKind} methods are not supported`);
@@ -76,49 +77,62 @@ export function createGrpcJsService<S extends DescService>(
   return { definition, implementation };
 }
 
-function unaryHandler(method: DescMethod, fn: AnyUnary, options: GrpcJsAdapterOptions): grpc.handleUnaryCall<Buffer, unknown> {
+// The per-call code below creates no closures of its own: under tsx every named
+// closure costs a helper call, and these run for every call (bench/OPTIMISATIONS.md).
+
+function unaryHandler(method: DescMethod, fn: AnyUnary, calls: CallRegistry, logger: Logger): grpc.handleUnaryCall<Buffer, unknown> {
   return (call, callback) => {
-    const context = handlerContext(call, method, options);
-    const run = async () => {
-      const input = parseRequest(method, call.request);
-      const output = await fn(input, context);
-      return create(method.output, output as never);
-    };
-    run()
-      .then(
-        (message) => callback(null, message),
-        (error: unknown) => callback(toServiceError(error, options.logger, method)),
-      )
-      .finally(() => context.release());
+    const context = new GrpcCallContext(call, method, calls);
+    runUnary(method, fn, call.request, context).then(
+      (message) => {
+        context.release();
+        callback(null, message);
+      },
+      (error: unknown) => {
+        context.release();
+        callback(toServiceError(error, logger, method));
+      },
+    );
   };
+}
+
+async function runUnary(method: DescMethod, fn: AnyUnary, request: Buffer, context: GrpcCallContext): Promise<unknown> {
+  const output = await fn(parseRequest(method, request), context);
+  return create(method.output, output as never);
 }
 
 function serverStreamHandler(
   method: DescMethod,
   fn: AnyServerStream,
-  options: GrpcJsAdapterOptions,
+  calls: CallRegistry,
+  logger: Logger,
 ): grpc.handleServerStreamingCall<Buffer, unknown> {
   return (call) => {
-    const context = handlerContext(call, method, options);
-    const run = async () => {
-      const input = parseRequest(method, call.request);
-      for await (const output of fn(input, context)) {
-        if (call.cancelled) break;
-        if (!call.write(create(method.output, output as never))) await drained(call, context.signal);
-      }
-    };
-    run()
-      .then(
-        () => {
-          if (!call.cancelled) call.end();
-        },
-        (error: unknown) => {
-          // A cancelled call has no one to tell; grpc-js already ended it.
-          if (!call.cancelled) call.emit("error", toServiceError(error, options.logger, method));
-        },
-      )
-      .finally(() => context.release());
+    const context = new GrpcCallContext(call, method, calls);
+    runServerStream(method, fn, call, context).then(
+      () => {
+        context.release();
+        if (!call.cancelled) call.end();
+      },
+      (error: unknown) => {
+        context.release();
+        // A cancelled call has no one to tell; grpc-js already ended it.
+        if (!call.cancelled) call.emit("error", toServiceError(error, logger, method));
+      },
+    );
   };
+}
+
+async function runServerStream(
+  method: DescMethod,
+  fn: AnyServerStream,
+  call: grpc.ServerWritableStream<Buffer, unknown>,
+  context: GrpcCallContext,
+): Promise<void> {
+  for await (const output of fn(parseRequest(method, call.request), context)) {
+    if (call.cancelled) break;
+    if (!call.write(create(method.output, output as never))) await drained(call, context.signal);
+  }
 }
 
 /** Resolves on 'drain'', or when the call's signal aborts (then the loop ends on its own). */
@@ -139,8 +153,29 @@ function drained(call: grpc.ServerWritableStream<Buffer, unknown>, signal: Abort
 
 type AnyServerCall = grpc.ServerUnaryCall<Buffer, unknown> | grpc.ServerWritableStream<Buffer, unknown>;
 
-/** A HandlerContext with a way to let go of what it holds when the call is over. */
-type CallContext = HandlerContext & { release(): void };
+/**
+ * The calls of one adapter that are running, so that shutdown aborts them all:
+ * one Set entry per call instead of a listener on the shutdown signal (an
+ * EventTarget add and remove per call showed in the unary profile).
+ */
+interface CallRegistry {
+  /** The shutdown reason, once the shutdown signal fired. */
+  readonly shutdown: AbortSignal | undefined;
+  readonly running: Set<AbortController>;
+}
+
+function createCallRegistry(shutdown: AbortSignal | undefined): CallRegistry {
+  const running = new Set<AbortController>();
+  shutdown?.addEventListener(
+    "abort",
+    () => {
+      for (const controller of running) controller.abort(shutdown.reason);
+      running.clear();
+    },
+    { once: true },
+  );
+  return { shutdown, running };
+}
 
 /**
  * Connect's HandlerContext for a grpc-js call, built lean for the hot path:
@@ -150,54 +185,76 @@ type CallContext = HandlerContext & { release(): void };
  * passes (reason: DEADLINE_EXCEEDED), and on shutdown (the shutdown signal's
  * reason); unlike Connect's own contexts, not when the call ends normally.
  */
-function handlerContext(call: AnyServerCall, method: DescMethod, options: GrpcJsAdapterOptions): CallContext {
-  const controller = new AbortController();
-  const deadline = call.getDeadline();
-  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
-  const hasDeadline = Number.isFinite(deadlineMs);
-  const onCancelled = () =>
-    controller.abort(
-      hasDeadline && Date.now() >= deadlineMs
+class GrpcCallContext implements HandlerContext {
+  readonly method: DescMethod;
+  readonly service: DescService;
+  readonly signal: AbortSignal;
+  readonly requestMethod = "POST";
+  readonly protocolName = "grpc";
+  private readonly controller = new AbortController();
+  private readonly deadlineMs: number;
+  private readonly onCancelled: () => void;
+  /** Bound: callers pass it on as a plain function (Connect's own contexts allow that). */
+  readonly timeoutMs: () => number | undefined;
+  private requestHeaders: Headers | undefined;
+  private responseHeaders: Headers | undefined;
+  private responseTrailers: Headers | undefined;
+  private contextValues: ContextValues | undefined;
+
+  constructor(
+    private readonly call: AnyServerCall,
+    method: DescMethod,
+    private readonly calls: CallRegistry,
+  ) {
+    this.method = method;
+    this.service = method.parent;
+    this.signal = this.controller.signal;
+    const deadline = call.getDeadline();
+    this.deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+    this.onCancelled = this.cancelled.bind(this);
+    this.timeoutMs = this.timeLeft.bind(this);
+    call.once("cancelled", this.onCancelled);
+    if (calls.shutdown?.aborted) this.controller.abort(calls.shutdown.reason);
+    else calls.running.add(this.controller);
+  }
+
+  private cancelled(): void {
+    this.controller.abort(
+      Number.isFinite(this.deadlineMs) && Date.now() >= this.deadlineMs
         ? new ConnectError("the deadline passed", Code.DeadlineExceeded)
         : new ConnectError("the client cancelled the call", Code.Canceled),
     );
-  call.once("cancelled", onCancelled);
-  const shutdown = options.shutdownSignal;
-  const onShutdown = () => controller.abort(shutdown?.reason);
-  if (shutdown?.aborted) onShutdown();
-  else shutdown?.addEventListener("abort", onShutdown, { once: true });
+  }
 
-  let requestHeader: Headers | undefined;
-  let responseHeader: Headers | undefined;
-  let responseTrailer: Headers | undefined;
-  let values: ContextValues | undefined;
-  return {
-    method,
-    service: method.parent,
-    signal: controller.signal,
-    timeoutMs: () => (hasDeadline ? deadlineMs - Date.now() : undefined),
-    requestMethod: "POST",
-    protocolName: "grpc",
-    get url() {
-      return `http://${call.getHost()}/${method.parent.typeName}/${method.name}`;
-    },
-    get requestHeader() {
-      return (requestHeader ??= metadataToHeaders(call.metadata));
-    },
-    get responseHeader() {
-      return (responseHeader ??= new Headers());
-    },
-    get responseTrailer() {
-      return (responseTrailer ??= new Headers());
-    },
-    get values() {
-      return (values ??= createContextValues());
-    },
-    release() {
-      call.off("cancelled", onCancelled);
-      shutdown?.removeEventListener("abort", onShutdown);
-    },
-  };
+  private timeLeft(): number | undefined {
+    return Number.isFinite(this.deadlineMs) ? this.deadlineMs - Date.now() : undefined;
+  }
+
+  get url(): string {
+    return `http://${this.call.getHost()}/${this.service.typeName}/${this.method.name}`;
+  }
+
+  get requestHeader(): Headers {
+    return (this.requestHeaders ??= metadataToHeaders(this.call.metadata));
+  }
+
+  get responseHeader(): Headers {
+    return (this.responseHeaders ??= new Headers());
+  }
+
+  get responseTrailer(): Headers {
+    return (this.responseTrailers ??= new Headers());
+  }
+
+  get values(): ContextValues {
+    return (this.contextValues ??= createContextValues());
+  }
+
+  /** Lets go of the call's listeners when it is over. */
+  release(): void {
+    this.call.off("cancelled", this.onCancelled);
+    this.calls.running.delete(this.controller);
+  }
 }
 
 function metadataToHeaders(metadata: grpc.Metadata): Headers {
