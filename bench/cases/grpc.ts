@@ -483,6 +483,27 @@ async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<boo
   return true;
 }
 
+/** Waits for the writes and the deliveries (10 s at most), stops the streams, and reports. */
+async function latencyFigures(
+  latency: ReturnType<typeof createLatencyRecorder>,
+  pending: Promise<unknown>[],
+  received: () => number,
+  expected: number,
+  durationMs: number,
+  stop: () => void,
+) {
+  await Promise.all(pending);
+  const complete = await waitFor(() => received() >= expected, 10_000);
+  stop();
+  return {
+    "p99 ms": latency.percentile(0.99),
+    "p50 ms": latency.percentile(0.5),
+    "max ms": latency.percentile(1),
+    "deliveries/s": (received() * 1000) / durationMs,
+    "missing deliveries": complete ? 0 : expected - received(),
+  };
+}
+
 export function fanOutLatency(subscribers: number, flavour: Flavour = baseline): BenchCase {
   return defineCase<FanOut>({
     name: `${flavour.label}.grpc.fan-out.s${subscribers}.latency-1k-per-s`,
@@ -519,16 +540,7 @@ export function fanOutLatency(subscribers: number, flavour: Flavour = baseline):
         sentAt[i] = performance.now();
         pending.push(unary(s.client, Append, request));
       });
-      await Promise.all(pending);
-      const complete = await waitFor(() => received >= sent * subscribers, 10_000);
-      close();
-      return {
-        "p99 ms": latency.percentile(0.99),
-        "p50 ms": latency.percentile(0.5),
-        "max ms": latency.percentile(1),
-        "deliveries/s": (received * 1000) / duration,
-        "missing deliveries": complete ? 0 : sent * subscribers - received,
-      };
+      return latencyFigures(latency, pending, () => received, sent * subscribers, duration, close);
     },
     teardown: fanOutTeardown,
   });
@@ -579,16 +591,7 @@ export function fanOutLatencyCeiling(subscribers: number): BenchCase {
         sentAt[i] = performance.now();
         pending.push(unary(s.client, publishPath, message));
       });
-      await Promise.all(pending);
-      const complete = await waitFor(() => received >= sent * subscribers, 10_000);
-      handles.forEach((h) => h.cancel());
-      return {
-        "p99 ms": latency.percentile(0.99),
-        "p50 ms": latency.percentile(0.5),
-        "max ms": latency.percentile(1),
-        "deliveries/s": (received * 1000) / duration,
-        "missing deliveries": complete ? 0 : sent * subscribers - received,
-      };
+      return latencyFigures(latency, pending, () => received, sent * subscribers, duration, () => handles.forEach((h) => h.cancel()));
     },
     teardown: fanOutTeardown,
   });

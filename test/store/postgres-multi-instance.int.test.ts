@@ -14,6 +14,7 @@ import {
 } from "../../src/store/postgres/postgres-event-store.js";
 import { stepStarted, uniqueRunId } from "../support/events.js";
 import { describePostgres, useTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { readWholeLog } from "../support/read-log.js";
 
 const modes: PositionMode[] = ["serialized", "xid-gated"];
 const waitOptions = { timeout: 10_000, interval: 5 };
@@ -215,17 +216,6 @@ describePostgres("PostgreSQL store: several instances on one database", () => {
     expect(onB.map((e) => e.stepName)).toEqual(["first", "early", "late"]);
   });
 });
-
-async function readWholeLog(store: PostgresEventStore): Promise<Event[]> {
-  const events: Event[] = [];
-  let after = 0n;
-  for (;;) {
-    const page = await store.readLog({ afterPosition: after, limit: 100 });
-    events.push(...page.events);
-    if (!page.hasMore) return events;
-    after = page.nextAfterPosition;
-  }
-}
 
 /** Waits until some backend of the store waits for a lock in the test database. */
 async function waitForLockWaiter(db: TestDatabase): Promise<void> {

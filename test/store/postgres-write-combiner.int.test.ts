@@ -4,11 +4,11 @@
 // contiguous positions, its own conflict, its own retry result; and the global log
 // holds exactly the acknowledged events, gapless. Both position modes.
 import { afterEach, expect, it } from "vitest";
-import type { Event } from "../../gen/runlog/v1/event_pb.js";
 import { ConcurrencyConflictError, EventIdConflictError } from "../../src/errors.js";
 import { createPostgresEventStore, type PositionMode, type PostgresEventStore } from "../../src/store/postgres/postgres-event-store.js";
 import { newId, stepStarted, uniqueRunId, workflowStarted } from "../support/events.js";
 import { describePostgres, useTestDatabase } from "../support/postgres.js";
+import { readWholeLog } from "../support/read-log.js";
 
 const modes: PositionMode[] = ["serialized", "xid-gated"];
 
@@ -27,17 +27,6 @@ describePostgres("PostgreSQL store: group commit", () => {
     return store;
   }
 
-  async function wholeLog(store: PostgresEventStore): Promise<Event[]> {
-    const events: Event[] = [];
-    let after = 0n;
-    for (;;) {
-      const page = await store.readLog({ afterPosition: after, limit: 1000 });
-      events.push(...page.events);
-      after = page.nextAfterPosition;
-      if (!page.hasMore) return events;
-    }
-  }
-
   for (const positions of modes) {
     it(`[${positions}] a burst of appends to distinct runs: each gets its own contiguous positions, the log holds them all once`, async () => {
       const store = await open(positions);
@@ -52,7 +41,7 @@ describePostgres("PostgreSQL store: group commit", () => {
         expect(result.stored?.map((e) => e.position)).toEqual(result.events.map((e) => e.position));
         for (const e of result.events) positionsSeen.add(e.position);
       });
-      const log = await wholeLog(store);
+      const log = await readWholeLog(store, 1000);
       expect(log.map((e) => e.position)).toEqual(Array.from({ length: log.length }, (_, k) => BigInt(k + 1)));
       expect(new Set(log.map((e) => e.position))).toEqual(positionsSeen);
     });
@@ -81,7 +70,7 @@ describePostgres("PostgreSQL store: group commit", () => {
       expect(await store.getLastSequence(runs[0]!)).toBe(1n);
       expect(await store.getLastSequence(runs[1]!)).toBe(1n);
       expect(await store.getLastSequence(runs[2]!)).toBe(3n);
-      const log = await wholeLog(store);
+      const log = await readWholeLog(store, 1000);
       expect(log.map((e) => e.position)).toEqual(Array.from({ length: log.length }, (_, k) => BigInt(k + 1)));
     });
   }
