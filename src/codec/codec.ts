@@ -1,0 +1,55 @@
+// Binary protobuf for the server's hot paths: every request the gRPC port
+// decodes and every response it encodes, the events Subscribe sends, and the
+// snapshots written beside a run. Same messages and same bytes as protobuf-es's
+// fromBinary/toBinary (test/codec), from code compiled per schema
+// (compile-decoder.ts, compile-encoder.ts): protobuf-es walks the descriptors
+// for every field of every message, which was 40 % of AppendBatch's CPU and
+// most of a catch-up's (bench/OPTIMISATIONS.md). A schema with a feature the
+// compilers do not handle (proto2 groups and defaults, closed enums, wrapper
+// types, 64-bit integers as strings) keeps protobuf-es's functions.
+import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { compileDecoder } from "./compile-decoder.js";
+import { compileEncoder } from "./compile-encoder.js";
+import { reachableMessages, unsupportedReason } from "./schema-walk.js";
+
+export interface Codec<Desc extends DescMessage> {
+  /** Throws on malformed input, as fromBinary does (premature EOF, invalid UTF-8, …). */
+  decode(bytes: Uint8Array): MessageShape<Desc>;
+  /** A fresh Buffer the caller owns. */
+  encode(message: MessageShape<Desc>): Buffer;
+  /** Whether compiled code serves this schema (false: protobuf-es, and why). */
+  readonly compiled: true | { readonly reason: string };
+}
+
+const codecs = new WeakMap<DescMessage, Codec<DescMessage>>();
+
+export function codecFor<Desc extends DescMessage>(schema: Desc): Codec<Desc> {
+  let codec = codecs.get(schema);
+  if (codec === undefined) {
+    codec = compile(schema);
+    codecs.set(schema, codec);
+  }
+  return codec as unknown as Codec<Desc>;
+}
+
+function compile(schema: DescMessage): Codec<DescMessage> {
+  const messages = reachableMessages(schema);
+  const reason = unsupportedReason(messages);
+  if (reason !== undefined) {
+    return {
+      decode: (bytes) => fromBinary(schema, bytes),
+      encode: (message) => {
+        const bytes = toBinary(schema, message);
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      },
+      compiled: { reason },
+    };
+  }
+  const decode = compileDecoder(messages);
+  const encode = compileEncoder(messages);
+  return {
+    decode: (bytes) => decode(bytes) as MessageShape<DescMessage>,
+    encode: (message) => encode(message),
+    compiled: true,
+  };
+}

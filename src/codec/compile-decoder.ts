@@ -1,0 +1,346 @@
+// A binary decoder compiled for one protobuf-es schema: JavaScript source
+// written from the descriptors (a function per message, a switch on the tag,
+// the message created as one object literal), then evaluated once. It returns
+// exactly what protobuf-es's fromBinary returns (same fields, same zero values,
+// unknown fields in $unknown, repeated message fields merged), 4–6× faster on
+// runlog's events (bench/OPTIMISATIONS.md). codec.ts decides when it is used.
+import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { emptyMessageSource, scalarWireType, tagValue } from "./schema-walk.js";
+
+export type Decoder = (bytes: Uint8Array) => unknown;
+
+/** protobuf-es's limit, so that both decoders accept the same inputs. */
+const recursionLimit = 100;
+
+/** ASCII strings up to this many bytes are interned. */
+const shortString = 32;
+/** Longer ASCII strings up to this many bytes are sliced as Latin-1 (cheaper than a UTF-8 decoder). */
+const longAscii = 512;
+const internSlots = 4096;
+
+// The runtime the generated functions share: the input, the read position and
+// readers for each wire representation. Reading past the input yields
+// `undefined` bytes, which every reader turns into an error or a position past
+// the end, which each message's loop checks.
+const prelude = `
+let buf = EMPTY;
+let view = EMPTY_BUFFER;
+let pos = 0;
+
+function eof() { return new RangeError("premature EOF"); }
+
+function varint32() {
+  let b = buf[pos++];
+  let r = b & 0x7f;
+  if (b < 0x80) return r;
+  b = buf[pos++]; r |= (b & 0x7f) << 7; if (b < 0x80) return r;
+  b = buf[pos++]; r |= (b & 0x7f) << 14; if (b < 0x80) return r;
+  b = buf[pos++]; r |= (b & 0x7f) << 21; if (b < 0x80) return r;
+  b = buf[pos++]; r |= (b & 0x0f) << 28; if (b < 0x80) return r;
+  for (let i = 0; i < 5; i++) if (buf[pos++] < 0x80) return r;
+  throw new Error("invalid varint");
+}
+
+function varint64(signed) {
+  let b = buf[pos++];
+  if (b < 0x80) return BigInt(b);
+  let n = b & 0x7f;
+  let mul = 128;
+  for (let i = 1; i < 7; i++) {
+    b = buf[pos++];
+    n += (b & 0x7f) * mul;
+    if (b < 0x80) return BigInt(n);
+    mul *= 128;
+  }
+  let big = BigInt(n);
+  let shift = 49n;
+  for (let i = 7; i < 10; i++) {
+    b = buf[pos++];
+    big |= BigInt(b & 0x7f) << shift;
+    if (b < 0x80) return signed ? BigInt.asIntN(64, big) : BigInt.asUintN(64, big);
+    shift += 7n;
+  }
+  throw new Error("invalid varint");
+}
+
+function len(end) {
+  const n = varint32();
+  if (n < 0 || n > end - pos) throw eof();
+  return n;
+}
+
+function fixed32() {
+  const v = (buf[pos] | (buf[pos + 1] << 8) | (buf[pos + 2] << 16) | (buf[pos + 3] << 24)) >>> 0;
+  pos += 4;
+  return v;
+}
+
+function fixed64() {
+  const lo = BigInt(fixed32());
+  return (BigInt(fixed32()) << 32n) | lo;
+}
+
+const f64 = new Float64Array(1);
+const f64bytes = new Uint8Array(f64.buffer);
+function double() {
+  for (let i = 0; i < 8; i++) f64bytes[i] = buf[pos + i];
+  pos += 8;
+  return f64[0];
+}
+
+const f32 = new Float32Array(1);
+const f32bytes = new Uint8Array(f32.buffer);
+function float() {
+  for (let i = 0; i < 4; i++) f32bytes[i] = buf[pos + i];
+  pos += 4;
+  return f32[0];
+}
+
+// Short ASCII strings repeat (map keys, JSON keys, step names, run IDs): an
+// interning table turns most of them into a hash and a compare instead of a new
+// string (a native call of 130–200 ns here), and repeats share one string.
+const internStrings = new Array(${internSlots}).fill("");
+
+function string(end, strict) {
+  const n = len(end);
+  const start = pos;
+  pos += n;
+  if (n <= ${shortString}) {
+    let h = n;
+    let i = start;
+    for (; i < pos; i++) {
+      const c = buf[i];
+      if (c >= 0x80) break;
+      h = Math.imul(h, 31) + c;
+    }
+    if (i === pos) {
+      const slot = (h ^ (h >>> 13)) & ${internSlots - 1};
+      const cached = internStrings[slot];
+      if (cached.length === n) {
+        let j = 0;
+        while (j < n && cached.charCodeAt(j) === buf[start + j]) j++;
+        if (j === n) return cached;
+      }
+      return (internStrings[slot] = view.latin1Slice(start, pos));
+    }
+  } else if (n <= ${longAscii}) {
+    let i = start;
+    while (i < pos && buf[i] < 0x80) i++;
+    if (i === pos) return view.latin1Slice(start, pos);
+  }
+  return (strict ? UTF8_STRICT : UTF8_LENIENT).decode(buf.subarray(start, pos));
+}
+
+function bytes(end) {
+  const n = len(end);
+  pos += n;
+  return buf.subarray(pos - n, pos);
+}
+
+/** Skips the value of a field whose tag was read; returns its bytes (after the tag). */
+function skip(tag, end, depth) {
+  const start = pos;
+  switch (tag & 7) {
+    case 0: while (buf[pos++] >= 0x80); break;
+    case 1: pos += 8; break;
+    case 2: { const n = len(end); pos += n; break; }
+    case 5: pos += 4; break;
+    case 3: {
+      if (depth > ${recursionLimit}) throw new Error("cannot decode: maximum recursion depth reached");
+      for (;;) {
+        if (pos >= end) throw eof();
+        const t = varint32();
+        if ((t & 7) === 4) { if ((t >>> 3) !== (tag >>> 3)) throw new Error("invalid end group tag"); break; }
+        skip(t, end, depth + 1);
+      }
+      break;
+    }
+    default: throw new Error("cannot skip wire type " + (tag & 7));
+  }
+  if (pos > end) throw eof();
+  return buf.subarray(start, pos);
+}
+
+function unknown(m, tag, end, depth) {
+  const data = skip(tag, end, depth);
+  const field = { no: tag >>> 3, wireType: tag & 7, data };
+  if (m.$unknown === undefined) m.$unknown = [field];
+  else m.$unknown.push(field);
+}
+
+function setKey(record, key, value) {
+  if (key === "__proto__") Object.defineProperty(record, key, { value, enumerable: true, configurable: true, writable: true });
+  else record[key] = value;
+}
+`;
+
+export function compileDecoder(messages: readonly DescMessage[]): Decoder {
+  const index = new Map(messages.map((m, i) => [m.typeName, i]));
+  const functions = messages.map((m, i) => messageDecoder(m, i, index));
+  const source = `${prelude}\n${functions.join("\n")}\nreturn function decode(bytes) {
+  buf = bytes;
+  view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  pos = 0;
+  try {
+    return d0(bytes.length, 1, undefined);
+  } finally {
+    buf = EMPTY;
+    view = EMPTY_BUFFER;
+  }
+};`;
+  const factory = new Function("EMPTY", "EMPTY_BUFFER", "UTF8_STRICT", "UTF8_LENIENT", "Buffer", source) as (
+    ...args: unknown[]
+  ) => Decoder;
+  return factory(
+    new Uint8Array(0),
+    Buffer.alloc(0),
+    new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }),
+    new TextDecoder("utf-8", { ignoreBOM: true }),
+    Buffer,
+  );
+}
+
+function messageDecoder(message: DescMessage, i: number, index: ReadonlyMap<string, number>): string {
+  const cases = message.fields.map((field) => fieldCases(field, index)).join("\n");
+  return `function d${i}(end, depth, m) {
+  if (depth > ${recursionLimit}) throw new Error("cannot decode ${message.typeName} from binary: maximum recursion depth of ${recursionLimit} reached");
+  if (m === undefined) m = ${emptyMessageSource(message)};
+  while (pos < end) {
+    const tag = varint32();
+    switch (tag) {
+${cases}
+      default: unknown(m, tag, end, depth);
+    }
+  }
+  if (pos !== end) throw eof();
+  return m;
+}`;
+}
+
+function fieldCases(field: DescField, index: ReadonlyMap<string, number>): string {
+  const name = JSON.stringify(field.localName);
+  const set = (value: string) =>
+    field.oneof === undefined ? `m[${name}] = ${value};` : `m[${JSON.stringify(field.oneof.localName)}] = { case: ${name}, value: ${value} };`;
+  const no = field.number;
+  switch (field.fieldKind) {
+    case "scalar":
+      return `      case ${tagValue(no, scalarWireType(field.scalar))}: ${set(scalarRead(field.scalar, field.utf8Validation))} break;`;
+    case "enum":
+      return `      case ${tagValue(no, 0)}: ${set("varint32()")} break;`;
+    case "message": {
+      const child = `d${index.get(field.message.typeName)!}`;
+      const existing =
+        field.oneof === undefined
+          ? `m[${name}]`
+          : `(m[${JSON.stringify(field.oneof.localName)}].case === ${name} ? m[${JSON.stringify(field.oneof.localName)}].value : undefined)`;
+      return `      case ${tagValue(no, 2)}: { const n = len(end); ${set(`${child}(pos + n, depth + 1, ${existing})`)} break; }`;
+    }
+    case "list": {
+      if (field.listKind === "message") {
+        const child = `d${index.get(field.message.typeName)!}`;
+        return `      case ${tagValue(no, 2)}: { const n = len(end); m[${name}].push(${child}(pos + n, depth + 1, undefined)); break; }`;
+      }
+      const scalar = field.listKind === "enum" ? ScalarType.INT32 : field.scalar;
+      const read = scalarRead(scalar, field.listKind === "scalar" && field.utf8Validation);
+      const wireType = scalarWireType(scalar);
+      const single = `      case ${tagValue(no, wireType)}: m[${name}].push(${read}); break;`;
+      if (wireType === 2) return single;
+      return `${single}
+      case ${tagValue(no, 2)}: { const n = len(end); const e = pos + n; const items = m[${name}]; while (pos < e) items.push(${read}); if (pos !== e) throw eof(); break; }`;
+    }
+    case "map": {
+      const keyRead = scalarRead(field.mapKey, true, "e");
+      const keyTag = tagValue(1, scalarWireType(field.mapKey));
+      let valueRead: string;
+      let valueTag: number;
+      let valueDefault: string;
+      switch (field.mapKind) {
+        case "message": {
+          const child = `d${index.get(field.message.typeName)!}`;
+          valueTag = tagValue(2, 2);
+          valueRead = `((n) => ${child}(pos + n, depth + 1, v))(len(e))`;
+          valueDefault = `${child}(pos, depth + 1, undefined)`;
+          break;
+        }
+        case "enum":
+          valueTag = tagValue(2, 0);
+          valueRead = "varint32()";
+          valueDefault = String(field.enum.values[0]?.number ?? 0);
+          break;
+        case "scalar":
+          valueTag = tagValue(2, scalarWireType(field.scalar));
+          valueRead = scalarRead(field.scalar, field.utf8Validation, "e");
+          valueDefault = field.scalar === ScalarType.BYTES ? "new Uint8Array(0)" : scalarZero(field.scalar);
+          break;
+      }
+      return `      case ${tagValue(no, 2)}: {
+        const n = len(end);
+        const e = pos + n;
+        let k = ${scalarZero(field.mapKey)};
+        let v = undefined;
+        while (pos < e) {
+          const t = varint32();
+          if (t === ${keyTag}) k = ${keyRead};
+          else if (t === ${valueTag}) v = ${valueRead};
+          else skip(t, e, depth);
+        }
+        if (pos !== e) throw eof();
+        setKey(m[${name}], String(k), v === undefined ? ${valueDefault} : v);
+        break;
+      }`;
+    }
+  }
+}
+
+function scalarZero(type: ScalarType): string {
+  switch (type) {
+    case ScalarType.STRING:
+      return '""';
+    case ScalarType.BOOL:
+      return "false";
+    case ScalarType.INT64:
+    case ScalarType.UINT64:
+    case ScalarType.SINT64:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+      return "0n";
+    default:
+      return "0";
+  }
+}
+
+/** An expression reading one scalar; `end` names the variable holding the enclosing end. */
+function scalarRead(type: ScalarType, utf8Validation: boolean, end = "end"): string {
+  switch (type) {
+    case ScalarType.STRING:
+      return `string(${end}, ${utf8Validation})`;
+    case ScalarType.BYTES:
+      return `bytes(${end})`;
+    case ScalarType.BOOL:
+      return "(varint32() !== 0)";
+    case ScalarType.INT32:
+      return "varint32()";
+    case ScalarType.UINT32:
+      return "(varint32() >>> 0)";
+    case ScalarType.SINT32:
+      return "((v) => (v >>> 1) ^ -(v & 1))(varint32())";
+    case ScalarType.INT64:
+      return "varint64(true)";
+    case ScalarType.UINT64:
+      return "varint64(false)";
+    case ScalarType.SINT64:
+      return "((u) => (u >> 1n) ^ -(u & 1n))(varint64(false))";
+    case ScalarType.FIXED32:
+      return "fixed32()";
+    case ScalarType.SFIXED32:
+      return "(fixed32() | 0)";
+    case ScalarType.FIXED64:
+      return "fixed64()";
+    case ScalarType.SFIXED64:
+      return "BigInt.asIntN(64, fixed64())";
+    case ScalarType.DOUBLE:
+      return "double()";
+    case ScalarType.FLOAT:
+      return "float()";
+  }
+}
