@@ -7,7 +7,7 @@
 // most of a catch-up's (bench/OPTIMISATIONS.md). A schema with a feature the
 // compilers do not handle (proto2 groups and defaults, closed enums, wrapper
 // types, 64-bit integers as strings) keeps protobuf-es's functions.
-import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { compileDecoder } from "./compile-decoder.js";
 import { compileEncoder } from "./compile-encoder.js";
 import { reachableMessages, unsupportedReason } from "./schema-walk.js";
@@ -15,8 +15,11 @@ import { reachableMessages, unsupportedReason } from "./schema-walk.js";
 export interface Codec<Desc extends DescMessage> {
   /** Throws on malformed input, as fromBinary does (premature EOF, invalid UTF-8, …). */
   decode(bytes: Uint8Array): MessageShape<Desc>;
-  /** A fresh Buffer the caller owns. */
-  encode(message: MessageShape<Desc>): Buffer;
+  /**
+   * A fresh Buffer the caller owns. Takes a message or an init object as create()
+   * takes it (the bytes are those of create(schema, init)).
+   */
+  encode(message: MessageShape<Desc> | MessageInitShape<Desc>): Buffer;
   /** Whether compiled code serves this schema (false: protobuf-es, and why). */
   readonly compiled: true | { readonly reason: string };
 }
@@ -39,7 +42,7 @@ function compile(schema: DescMessage): Codec<DescMessage> {
     return {
       decode: (bytes) => fromBinary(schema, bytes),
       encode: (message) => {
-        const bytes = toBinary(schema, message);
+        const bytes = toBinary(schema, create(schema, message as MessageInitShape<DescMessage>));
         return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       },
       compiled: { reason },

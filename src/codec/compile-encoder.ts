@@ -8,6 +8,11 @@
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { scalarWireType, tagBytes } from "./schema-walk.js";
 
+/**
+ * Takes a message, or an init object of the same shape as create() takes one
+ * (fields left out or undefined are not written, nested messages need no
+ * $typeName), so that handlers' results are encoded without create().
+ */
 export type Encoder = (message: unknown) => Buffer;
 
 const prelude = `
@@ -167,7 +172,7 @@ function messageEncoder(message: DescMessage, i: number, index: ReadonlyMap<stri
     const group: DescField[] = [];
     while (k < sorted.length && sorted[k]!.oneof === oneof) group.push(sorted[k++]!);
     const cases = group.map((f) => `    case ${JSON.stringify(f.localName)}: { const v = o.value; ${valueWriter(f, "v", index)} break; }`);
-    parts.push(`  { const o = m[${JSON.stringify(oneof.localName)}]; switch (o.case) {\n${cases.join("\n")}\n  } }`);
+    parts.push(`  { const o = m[${JSON.stringify(oneof.localName)}]; if (o !== undefined) switch (o.case) {\n${cases.join("\n")}\n  } }`);
   }
   return `let r${i} = 1;
 function e${i}(m) {
@@ -183,7 +188,7 @@ function fieldWriter(field: DescField, access: string, index: ReadonlyMap<string
     case "enum": {
       const write = valueWriter(field, "v", index);
       if (field.presence === 1) return `  { const v = ${access}; if (v !== undefined) { ${write} } }`;
-      return `  { const v = ${access}; if (${nonZero(field)}) { ${write} } }`;
+      return `  { const v = ${access}; if (v !== undefined && ${nonZero(field)}) { ${write} } }`;
     }
     case "message":
       return `  { const v = ${access}; if (v !== undefined) { ${valueWriter(field, "v", index)} } }`;
@@ -234,13 +239,13 @@ function valueWriter(field: DescField, v: string, index: ReadonlyMap<string, num
 
 function listWriter(field: DescField & { fieldKind: "list" }, access: string, index: ReadonlyMap<string, number>): string {
   if (field.listKind === "message") {
-    return `  { const items = ${access}; for (let i = 0; i < items.length; i++) { need(10); ${tagSource(field.number, 2)} ${nested(index.get(field.message.typeName)!, "items[i]")} } }`;
+    return `  { const items = ${access}; if (items !== undefined) for (let i = 0; i < items.length; i++) { need(10); ${tagSource(field.number, 2)} ${nested(index.get(field.message.typeName)!, "items[i]")} } }`;
   }
   const scalar = field.listKind === "enum" ? ScalarType.INT32 : field.scalar;
   if (field.packed) {
-    return `  { const items = ${access}; if (items.length > 0) { need(10); ${tagSource(field.number, 2)} const s = at++; for (let i = 0; i < items.length; i++) { need(10); ${scalarWrite(scalar, "items[i]")} } close(s, 1); } }`;
+    return `  { const items = ${access}; if (items !== undefined && items.length > 0) { need(10); ${tagSource(field.number, 2)} const s = at++; for (let i = 0; i < items.length; i++) { need(10); ${scalarWrite(scalar, "items[i]")} } close(s, 1); } }`;
   }
-  return `  { const items = ${access}; for (let i = 0; i < items.length; i++) { need(15); ${tagSource(field.number, scalarWireType(scalar))} ${scalarWrite(scalar, "items[i]")} } }`;
+  return `  { const items = ${access}; if (items !== undefined) for (let i = 0; i < items.length; i++) { need(15); ${tagSource(field.number, scalarWireType(scalar))} ${scalarWrite(scalar, "items[i]")} } }`;
 }
 
 function mapWriter(field: DescField & { fieldKind: "map" }, access: string, index: ReadonlyMap<string, number>): string {
@@ -262,7 +267,7 @@ function mapWriter(field: DescField & { fieldKind: "map" }, access: string, inde
       valueWrite = `need(15); ${tagSource(2, scalarWireType(field.scalar))} ${scalarWrite(field.scalar, "r[k]")}`;
       break;
   }
-  return `  { const r = ${access}; for (const k of Object.keys(r)) { need(10); ${tagSource(field.number, 2)} const s = at++; ${keyWrite} ${valueWrite} close(s, 1); } }`;
+  return `  { const r = ${access}; if (r !== undefined) for (const k of Object.keys(r)) { need(10); ${tagSource(field.number, 2)} const s = at++; ${keyWrite} ${valueWrite} close(s, 1); } }`;
 }
 
 /** Writes message \`v\` of type i length-prefixed, reserving for the length what the last one of its type took. */

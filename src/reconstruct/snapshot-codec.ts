@@ -10,10 +10,10 @@
 // They travel as fields numbered 10001–10004, which RunState does not define: any
 // RunState decoder reads the bytes and skips them as unknown fields. Snapshot +
 // tail therefore equals a full replay for every history, valid or not.
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { EventType } from "../../gen/runlog/v1/event_pb.js";
 import { RunStateSchema, type RunState } from "../../gen/runlog/v1/run_state_pb.js";
+import { codecFor } from "../codec/codec.js";
 import type { ChildModel, MapModel, RunEnd, RunModel, SignalModel, StepModel } from "./run-model.js";
 import { toRunState } from "./to-run-state.js";
 
@@ -23,6 +23,9 @@ const fieldEnded = 10003;
 const fieldWaitingSignals = 10004;
 /** The layout of the private fields; a snapshot without it was not written by this codec. */
 const format = 1;
+
+/** Snapshots are written on the append path (every N events of a run): the compiled codec. */
+const runStateCodec = codecFor(RunStateSchema);
 
 /** A snapshot that cannot be used; the reconstructor falls back to a full replay. */
 export class CorruptSnapshotError extends Error {
@@ -40,7 +43,7 @@ export function encodeSnapshot(model: RunModel): Uint8Array {
     varintField(fieldEnded, model.ended),
     varintField(fieldWaitingSignals, model.track.waitingSignals),
   ];
-  return toBinary(RunStateSchema, state);
+  return runStateCodec.encode(state);
 }
 
 /**
@@ -51,7 +54,7 @@ export function encodeSnapshot(model: RunModel): Uint8Array {
 export function decodeSnapshot(bytes: Uint8Array, runId: string, sequence: bigint): RunModel {
   let state: RunState;
   try {
-    state = fromBinary(RunStateSchema, bytes);
+    state = runStateCodec.decode(bytes);
   } catch (cause) {
     throw new CorruptSnapshotError("snapshot does not decode as runlog.v1.RunState", { cause });
   }

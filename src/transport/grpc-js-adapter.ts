@@ -1,7 +1,9 @@
 // A generic adapter from Connect-style handlers to @grpc/grpc-js, driven by a
 // protobuf-es service descriptor (ADR 0006). For each method of the service:
-//   - (de)serialization through protobuf-es; a request that does not parse is
-//     INVALID_ARGUMENT (the deserializer passes bytes through, the handler parses);
+//   - (de)serialization by the compiled codec (src/codec: protobuf-es's messages
+//     and bytes, without its per-field reflection); a request that does not parse
+//     is INVALID_ARGUMENT (the deserializer passes bytes through, the handler
+//     parses); a handler's result is encoded as it is, without create();
 //   - the handler gets a HandlerContext whose signal fires on client
 //     cancellation, on the deadline and on server shutdown;
 //   - a ConnectError becomes the gRPC status code, message and, in the
@@ -10,7 +12,7 @@
 //   - server streams honour backpressure: when write() returns false the next
 //     message is only pulled from the handler after 'drain'.
 // Unary and server-streaming methods only (all runlog.v1 has).
-import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -20,6 +22,7 @@ import {
   type ServiceImpl,
 } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
+import { codecFor } from "../codec/codec.js";
 import type { Logger } from "../logger.js";
 import { detailsAsAny, encodeRpcStatus } from "./grpc-status.js";
 
@@ -51,7 +54,7 @@ export function createGrpcJsService<S extends DescService>(
     const fn = (impl as Record<string, unknown>)[method.localName];
     if (typeof fn !== "function") throw new Error(`${service.typeName}.${method.name} has no implementation`);
     const path = `/${service.typeName}/${method.name}`;
-    const output = method.output as DescMessage;
+    const output = codecFor(method.output as DescMessage);
     definition[method.name] = {
       path,
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
@@ -59,8 +62,8 @@ export function createGrpcJsService<S extends DescService>(
       requestSerialize: (bytes: Buffer) => bytes,
       // Parsed in the handler, so that a malformed request is INVALID_ARGUMENT, not INTERNAL.
       requestDeserialize: (bytes: Buffer) => bytes,
-      responseSerialize: (message: unknown) => asBuffer(toBinary(output, message as never)),
-      responseDeserialize: (bytes: Buffer) => fromBinary(output, bytes),
+      responseSerialize: (message: unknown) => output.encode(message as never),
+      responseDeserialize: (bytes: Buffer) => output.decode(bytes),
       originalName: method.localName,
     };
     switch (method.methodKind) {
@@ -96,9 +99,12 @@ function unaryHandler(method: DescMethod, fn: AnyUnary, calls: CallRegistry, log
   };
 }
 
-async function runUnary(method: DescMethod, fn: AnyUnary, request: Buffer, context: GrpcCallContext): Promise<unknown> {
-  const output = await fn(parseRequest(method, request), context);
-  return create(method.output, output as never);
+function runUnary(method: DescMethod, fn: AnyUnary, request: Buffer, context: GrpcCallContext): Promise<unknown> {
+  try {
+    return Promise.resolve(fn(parseRequest(method, request), context));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 function serverStreamHandler(
@@ -131,7 +137,7 @@ async function runServerStream(
 ): Promise<void> {
   for await (const output of fn(parseRequest(method, call.request), context)) {
     if (call.cancelled) break;
-    if (!call.write(create(method.output, output as never))) await drained(call, context.signal);
+    if (!call.write(output)) await drained(call, context.signal);
   }
 }
 
@@ -269,7 +275,7 @@ function metadataToHeaders(metadata: grpc.Metadata): Headers {
 
 function parseRequest(method: DescMethod, bytes: Buffer): unknown {
   try {
-    return fromBinary(method.input, bytes);
+    return codecFor(method.input).decode(bytes);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new ConnectError(`cannot parse ${method.input.typeName}: ${message}`, Code.InvalidArgument);

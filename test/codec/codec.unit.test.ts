@@ -66,6 +66,13 @@ describe("compiled codec", () => {
     );
   });
 
+  it("encodes an init object (fields left out, nested messages without $typeName) as create() of it", () => {
+    const init = { events: [{ id: "a", runId: "r", sequence: 3n, position: 9n }, { runId: "s", sequence: undefined }], duplicate: false };
+    const reference = toBinary(AppendBatchResponseSchema, create(AppendBatchResponseSchema, init));
+    expect(codecFor(AppendBatchResponseSchema).encode(init).equals(reference)).toBe(true);
+    expect(codecFor(SubscribeResponseSchema).encode({}).length).toBe(0);
+  });
+
   it("keeps unknown fields and writes them back", () => {
     const known = toBinary(EventSchema, stepStarted("unknown-run"));
     // Field 99 (varint 7) and field 100 (a length-delimited "hi"): not in the schema.

@@ -85,15 +85,19 @@ describe("event batches", () => {
     expect([...eventBatches(events.slice(0, 3), "binary", { batchEvents: 100, batchBytes: 10 }, encodeEvent)]).toHaveLength(3);
   });
 
-  it("binary without an encoder (catch-up): ordinary messages within the count and estimated byte budget", () => {
+  it("binary without an encoder (catch-up): messages encoded whole, within the count and the exact byte budget", () => {
     const batches = [...eventBatches(events, "binary", { batchEvents: 4, batchBytes: 10_000 })];
     expect(batches.map(([, last]) => last.sequence)).toEqual([4n, 8n, 10n]);
-    expect(batches[0]![0].$unknown).toBeUndefined();
-    const sequences = batches.flatMap(([m]) => (m.message.case === "events" ? m.message.value.events.map((e) => e.sequence) : []));
+    const decoded = batches.map(([message]) => fromBinary(SubscribeResponseSchema, toBinary(SubscribeResponseSchema, message)));
+    const sequences = decoded.flatMap((m) => (m.message.case === "events" ? m.message.value.events.map((e) => e.sequence) : []));
     expect(sequences).toEqual(events.map((e) => e.sequence));
+    expect(decoded.flatMap((m) => (m.message.case === "events" ? m.message.value.events : []))).toEqual(events);
     const small = [...eventBatches(events, "binary", { batchEvents: 100, batchBytes: 300 })];
     expect(small.length).toBeGreaterThanOrEqual(4);
-    for (const [message] of small) expect(toBinary(SubscribeResponseSchema, message).length).toBeLessThan(2 * 300);
+    for (const [message] of small) expect(toBinary(SubscribeResponseSchema, message).length).toBeLessThanOrEqual(300);
+    expect(small.map(([, last]) => last.sequence).at(-1)).toBe(10n);
+    // An event larger than the budget travels alone.
+    expect([...eventBatches(events.slice(0, 3), "binary", { batchEvents: 100, batchBytes: 10 })]).toHaveLength(3);
   });
 
   it("json: ordinary messages", () => {

@@ -7,14 +7,17 @@
 // exactly a SubscribeResponse with `events` set). Its size is exact, never over
 // the budget (an event larger than the budget travels alone).
 //
-// Catch-up (no encoder) and JSON: ordinary messages cut by an estimate of their
-// size, which the transport encodes with one toBinary per message: 2.3× faster
-// than encoding event by event and copying when nothing is shared
-// (bench/OPTIMISATIONS.md, "catch-up-batch-encode").
+// Catch-up (binary, no encoder): each message is encoded here, whole, by the
+// compiled codec (one pass over up to batchEvents events, no per-event buffers)
+// and travels pre-encoded the same way; a message over the byte budget is cut
+// in half and encoded again, which events of ordinary size never need.
+//
+// JSON: ordinary messages cut by an estimate of their size, encoded by the transport.
 import { create } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import type { Event } from "../../../gen/runlog/v1/event_pb.js";
 import { SubscribeResponseSchema, type SubscribeResponse } from "../../../gen/runlog/v1/event_store_pb.js";
+import { codecFor } from "../../codec/codec.js";
 import { estimateSize } from "./estimate-size.js";
 import type { EventEncoder } from "./shared-encoding.js";
 
@@ -40,8 +43,12 @@ export function* eventBatches(
   limits: BatchLimits,
   encode?: EventEncoder,
 ): Generator<readonly [SubscribeResponse, Event]> {
-  if (encoding === "json" || encode === undefined) {
-    yield* messageBatches(events, limits, encoding === "json" ? 4 : 1);
+  if (encoding === "json") {
+    yield* messageBatches(events, limits, 4);
+    return;
+  }
+  if (encode === undefined) {
+    yield* encodedBatches(events, limits);
     return;
   }
   let writer = new BinaryWriter();
@@ -68,6 +75,38 @@ export function* eventBatches(
     bytes += encoded.length + 6;
   }
   if (count > 0) yield flush(events[events.length - 1]!);
+}
+
+const responseCodec = codecFor(SubscribeResponseSchema);
+
+/** Messages encoded here, whole; each within the byte budget unless it holds a single larger event. */
+function* encodedBatches(events: readonly Event[], limits: BatchLimits): Generator<readonly [SubscribeResponse, Event]> {
+  for (let start = 0; start < events.length; ) {
+    let count = Math.min(limits.batchEvents, events.length - start);
+    for (;;) {
+      const slice = events.slice(start, start + count);
+      const bytes = responseCodec.encode({ message: { case: "events", value: { events: slice } } });
+      if (count > 1 && bytes.length > limits.batchBytes) {
+        count = Math.ceil(count / 2);
+        continue;
+      }
+      yield [preEncoded(bytes), slice[count - 1]!];
+      start += count;
+      break;
+    }
+  }
+}
+
+/**
+ * A SubscribeResponse that carries the bytes of an encoded one as an unknown field:
+ * its first byte is the tag of field 1 (events, length-delimited), the rest is
+ * what protobuf-es keeps as that field's data (the length prefix, then the batch).
+ */
+function preEncoded(response: Uint8Array): SubscribeResponse {
+  if (response[0] !== ((eventsField << 3) | WireType.LengthDelimited)) throw new Error("not an encoded SubscribeResponse with events");
+  const message = create(SubscribeResponseSchema);
+  message.$unknown = [{ no: eventsField, wireType: WireType.LengthDelimited, data: response.subarray(1) }];
+  return message;
 }
 
 /** Ordinary messages; `expansion`: how much larger than protobuf the wire form is (JSON spells out names: 4). */

@@ -5,13 +5,15 @@
 // Catch-up reads do not use it: they stream old events that would only evict the live ones.
 // Measured: fan-out to 100 subscribers 3.5× deliveries/s, 0.25× server CPU per
 // delivery (bench/OPTIMISATIONS.md, "shared-encoding").
-import { toBinary } from "@bufbuild/protobuf";
 import { EventSchema, type Event } from "../../../gen/runlog/v1/event_pb.js";
+import { codecFor } from "../../codec/codec.js";
 
 export type EventEncoder = (event: Event) => Uint8Array;
 
+const eventCodec = codecFor(EventSchema);
+
 /** Encodes an event afresh. */
-export const encodeEvent: EventEncoder = (event) => toBinary(EventSchema, event);
+export const encodeEvent: EventEncoder = (event) => eventCodec.encode(event);
 
 /** An encoder that shares the bytes of the last `slots` (a power of two) events it encoded. */
 export function createSharedEncoder(slots = 16_384): EventEncoder {
@@ -22,7 +24,7 @@ export function createSharedEncoder(slots = 16_384): EventEncoder {
   return (event) => {
     const slot = Number(event.position & BigInt(mask));
     if (events[slot] === event) return bytes[slot]!;
-    const encoded = toBinary(EventSchema, event);
+    const encoded = eventCodec.encode(event);
     events[slot] = event;
     bytes[slot] = encoded;
     return encoded;
