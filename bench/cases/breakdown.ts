@@ -17,6 +17,8 @@ import {
 import { defineCase, type BenchCase, type CorpusGroup } from "../lib/bench-case.js";
 import { encodeAppend, encodeAppendBatch, forRun, repeatableEvent, runTemplate, workflowBody, workflowHistory, workflowStarted, type RunTemplate } from "../lib/history.js";
 import { loadMemoryStore, loadReconstructor, memoryStoreFile, missing, reconstructorFile } from "../lib/runlog-inproc.js";
+import { codecFor } from "../../src/codec/codec.js";
+import { RunStateSchema } from "../../gen/runlog/v1/run_state_pb.js";
 
 const available = async () => missing(memoryStoreFile, reconstructorFile, "src/service/event-store-service.ts");
 
@@ -51,7 +53,7 @@ const batchSize = 1000;
 const appendBatchStages = (snapshotEvery?: number) => defineCase<Service & { first: RunTemplate; body: RunTemplate }>({
   name: `inproc.breakdown.append-batch-1000${snapshotEvery === undefined ? "" : `.snapshot-every-${snapshotEvery}`}`,
   method:
-    "the AppendBatch(1,000 realistic events) path of the server without a transport, stage by stage, mean µs per event: decode the request (fromBinary), the handler (validation, lifecycle check, store.append, snapshots), encode the response (toBinary); 10 fresh runs of 10,000 events per repetition (100 batches, the first of each run starting with workflow.started)" +
+    "the AppendBatch(1,000 realistic events) path of the server without a transport, stage by stage, mean µs per event: decode the request and encode the response as the gRPC port does (the compiled codec, src/codec), the handler (validation, lifecycle check, store.append, snapshots) between; 10 fresh runs of 10,000 events per repetition (100 batches, the first of each run starting with workflow.started)" +
     (snapshotEvery === undefined ? "; default snapshot interval" : `; snapshots every ${snapshotEvery} (0: none)`),
   metric: "µs/event total",
   better: "lower",
@@ -74,7 +76,7 @@ const appendBatchStages = (snapshotEvery?: number) => defineCase<Service & { fir
       for (let b = 1; b < 10; b++) bytes.push(body);
     }
     let t0 = performance.now();
-    const requests = bytes.map((b) => fromBinary(AppendBatchRequestSchema, b));
+    const requests = bytes.map((b) => codecFor(AppendBatchRequestSchema).decode(b));
     const decode = (performance.now() - t0) * 1000;
     let response: Awaited<ReturnType<Service["impl"]["appendBatch"]>> | undefined;
     t0 = performance.now();
@@ -82,7 +84,7 @@ const appendBatchStages = (snapshotEvery?: number) => defineCase<Service & { fir
     const handler = (performance.now() - t0) * 1000;
     const message = create(AppendBatchResponseSchema, response!);
     t0 = performance.now();
-    for (let i = 0; i < requests.length; i++) toBinary(AppendBatchResponseSchema, message);
+    for (let i = 0; i < requests.length; i++) codecFor(AppendBatchResponseSchema).encode(message);
     const encode = (performance.now() - t0) * 1000;
     const per = (us: number) => us / (requests.length * batchSize);
     return {
@@ -98,7 +100,7 @@ const appendBatchStages = (snapshotEvery?: number) => defineCase<Service & { fir
 const appendStages = defineCase<Service & { bytes: Uint8Array[] }>({
   name: "inproc.breakdown.append-unary",
   method:
-    "the unary Append path without a transport, stage by stage, mean µs per call: decode the AppendRequest, the handler (lifecycle validation against the cached run state, store.append, snapshots every 100), encode the AppendResponse; 64 started runs round robin",
+    "the unary Append path without a transport, stage by stage, mean µs per call: decode the AppendRequest (the compiled codec, as the gRPC port does), the handler (lifecycle validation against the cached run state, store.append, snapshots every 100), encode the AppendResponse; 64 started runs round robin",
   metric: "µs/call total",
   better: "lower",
   available,
@@ -112,14 +114,14 @@ const appendStages = defineCase<Service & { bytes: Uint8Array[] }>({
     return { ...s, bytes };
   },
   async run(s) {
-    const decode = await meanMicros(300, (i) => fromBinary(AppendRequestSchema, s.bytes[i % 64]!));
-    const requests = s.bytes.map((b) => fromBinary(AppendRequestSchema, b));
+    const decode = await meanMicros(300, (i) => codecFor(AppendRequestSchema).decode(s.bytes[i % 64]!));
+    const requests = s.bytes.map((b) => codecFor(AppendRequestSchema).decode(b));
     let response: Awaited<ReturnType<Service["impl"]["append"]>> | undefined;
     const handler = await meanMicros(300, async (i) => {
       response = await s.impl.append(requests[i % 64]!, s.context);
     });
-    const message = create(AppendResponseSchema, response!);
-    const encode = await meanMicros(300, () => toBinary(AppendResponseSchema, message));
+    const message = response!;
+    const encode = await meanMicros(300, () => codecFor(AppendResponseSchema).encode(message));
     return {
       "µs/call total": decode + handler + encode,
       "decode µs": decode,
@@ -192,10 +194,72 @@ const subscribeEncode = defineCase<{ message: ReturnType<typeof create<typeof Su
   },
 });
 
+/** protobuf-es's reflective functions against the compiled codec, on the messages of the hot paths. */
+const codecCase = (path: "append-batch-decode" | "subscribe-encode" | "snapshot-encode" | "snapshot-decode", impl: "protobuf-es" | "compiled") =>
+  defineCase<{ run: () => void; events: number }>({
+    name: `inproc.codec.${path}.${impl}`,
+    method: `${impl === "compiled" ? "the compiled codec (src/codec)" : "protobuf-es fromBinary/toBinary"}: ${
+      {
+        "append-batch-decode": "decode an AppendBatchRequest of 1,000 realistic events (what AppendBatch receives)",
+        "subscribe-encode": "encode a SubscribeResponse of 512 stored events (a catch-up message)",
+        "snapshot-encode": "encode the RunState of a 10,000-event run (a snapshot)",
+        "snapshot-decode": "decode the RunState of a 10,000-event run (a snapshot)",
+      }[path]
+    }; µs per event (snapshots: per message)`,
+    metric: "µs/op",
+    better: "lower",
+    interleave: `codec.${path}`,
+    available,
+    async setup() {
+      const history = workflowHistory("codec-run", path === "subscribe-encode" ? 512 : 1000, { serverSequences: path !== "subscribe-encode" });
+      if (path === "append-batch-decode") {
+        const bytes = encodeAppendBatch(history);
+        const decode = impl === "compiled" ? codecFor(AppendBatchRequestSchema).decode : (b: Uint8Array) => fromBinary(AppendBatchRequestSchema, b);
+        return { run: () => void decode(bytes), events: history.length };
+      }
+      if (path === "subscribe-encode") {
+        history.forEach((e, i) => ((e.id = `0190a3c4-0000-7000-8000-${i.toString().padStart(12, "0")}`), (e.position = BigInt(i + 1)), (e.version = 1), (e.type = 5)));
+        const message = create(SubscribeResponseSchema, { message: { case: "events", value: { events: history } } });
+        const encode = impl === "compiled" ? codecFor(SubscribeResponseSchema).encode : (m: typeof message) => toBinary(SubscribeResponseSchema, m);
+        return { run: () => void encode(message), events: history.length };
+      }
+      const { createReconstructor } = await loadReconstructor();
+      const store = (await loadMemoryStore())();
+      await store.append(workflowHistory("codec-run", 10_000, { serverSequences: true }).slice(0, 10_000));
+      const { state } = await createReconstructor({ store, snapshotEvery: 0 }).getRunState("codec-run");
+      const bytes = toBinary(RunStateSchema, state);
+      if (path === "snapshot-encode") {
+        const encode = impl === "compiled" ? codecFor(RunStateSchema).encode : (m: typeof state) => toBinary(RunStateSchema, m);
+        return { run: () => void encode(state), events: 1 };
+      }
+      const decode = impl === "compiled" ? codecFor(RunStateSchema).decode : (b: Uint8Array) => fromBinary(RunStateSchema, b);
+      return { run: () => void decode(bytes), events: 1 };
+    },
+    async run(s) {
+      return { "µs/op": (await meanMicros(400, () => s.run())) / s.events };
+    },
+  });
+
+const codecPaths = ["append-batch-decode", "subscribe-encode", "snapshot-encode", "snapshot-decode"] as const;
+
 export const breakdown: CorpusGroup = {
   group: "in-process: stage breakdown of the server paths",
-  cases: [appendBatchStages(), appendBatchStages(0), appendBatchStages(1000), appendStages, subscribeEncode] as BenchCase[],
+  cases: [
+    appendBatchStages(),
+    appendBatchStages(0),
+    appendBatchStages(1000),
+    appendStages,
+    subscribeEncode,
+    ...codecPaths.flatMap((p) => [codecCase(p, "protobuf-es"), codecCase(p, "compiled")]),
+  ] as BenchCase[],
   ratios: [
+    ...codecPaths.map((p) => ({
+      name: `${p}: protobuf-es / compiled codec, time (× faster)`,
+      numerator: `inproc.codec.${p}.protobuf-es`,
+      denominator: `inproc.codec.${p}.compiled`,
+      metric: "µs/op",
+      note: "bench/OPTIMISATIONS.md 10",
+    })),
     { name: "AppendBatch handler: snapshots every 100 (default) / none", numerator: "inproc.breakdown.append-batch-1000", denominator: "inproc.breakdown.append-batch-1000.snapshot-every-0", metric: "handler µs/event", note: "what the default snapshot interval adds to the append path" },
     { name: "AppendBatch handler: snapshots every 100 (default) / every 1000", numerator: "inproc.breakdown.append-batch-1000", denominator: "inproc.breakdown.append-batch-1000.snapshot-every-1000", metric: "handler µs/event" },
   ],
