@@ -3,8 +3,8 @@
 // baseline, append, full GC, measure. heapUsed misses ArrayBuffer contents, so
 // the figure is the heapUsed delta plus the external (ArrayBuffer) delta.
 import { defineCase, type BenchCase, type CorpusGroup } from "../lib/bench-case.js";
-import { fromBinary } from "@bufbuild/protobuf";
 import { AppendBatchRequestSchema } from "../../gen/runlog/v1/event_store_pb.js";
+import { codecFor } from "../../src/codec/codec.js";
 import { encodeAppendBatch, workflowHistory } from "../lib/history.js";
 import type { Event } from "../../gen/runlog/v1/event_pb.js";
 import { loadMemoryStore, loadReconstructor, memoryStoreFile, missing, reconstructorFile } from "../lib/runlog-inproc.js";
@@ -22,9 +22,9 @@ function used(): number {
   return m.heapUsed + m.external;
 }
 
-/** The events as the server gets them: each batch encoded as an AppendBatchRequest and decoded. */
+/** The events as the server gets them: each batch encoded as an AppendBatchRequest and decoded by the gRPC port's codec. */
 function fromWire(events: Event[]): Event[] {
-  return fromBinary(AppendBatchRequestSchema, encodeAppendBatch(events)).events;
+  return codecFor(AppendBatchRequestSchema).decode(encodeAppendBatch(events)).events;
 }
 
 function heapCase(events: number, quickEvents: number, withReconstructor: boolean, decoded = false): BenchCase {
@@ -34,7 +34,7 @@ function heapCase(events: number, quickEvents: number, withReconstructor: boolea
     name: `inproc.memory.heap-${label}${withReconstructor ? "-with-snapshots" : ""}${decoded ? "-decoded" : ""}`,
     method:
       `memory held after appending ${events.toLocaleString("en-US")} realistic workflow events (${quickEvents.toLocaleString("en-US")} quick) as ${runs} runs of ${events / runs} events, in batches of 100` +
-      (decoded ? ", each batch first encoded and decoded as an AppendBatchRequest (the objects a gRPC request gives the store)" : ", built in JavaScript") +
+      (decoded ? ", each batch first encoded and decoded as an AppendBatchRequest by the compiled codec (the objects a gRPC request gives the store)" : ", built in JavaScript") +
       (withReconstructor
         ? ", through a reconstructor with the default options (snapshots every 100 events, 1,000-run state cache), as the server holds them"
         : ", store alone") +
