@@ -9,13 +9,18 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 // C0 controls, DEL and C1 controls.
 const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/;
 
+/** The last run ID found free of control characters: a batch repeats its run ID in every event. */
+let lastValidRunId = "";
+
 /** Checks a run ID: required, bounded, no control characters. */
 export function validateRunId(runId: string, field: string, limits: Limits): void {
+  if (runId === lastValidRunId && runId.length !== 0 && runId.length <= limits.maxRunIdLength) return;
   if (runId.length === 0) throw new InvalidArgumentError(field, "is required");
   if (runId.length > limits.maxRunIdLength) {
     throw new InvalidArgumentError(field, `is longer than ${limits.maxRunIdLength} characters`);
   }
   if (controlCharacters.test(runId)) throw new InvalidArgumentError(field, "contains control characters");
+  lastValidRunId = runId;
 }
 
 function validateName(value: string, field: string, limits: Limits, required: boolean): void {

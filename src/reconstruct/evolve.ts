@@ -22,7 +22,7 @@
 //   - context.updated without a value sets the key to JSON null.
 //   - custom and snapshot events are counted, not interpreted.
 import { create } from "@bufbuild/protobuf";
-import { DurationSchema, NullValue, ValueSchema, type Duration, type Timestamp, type Value } from "@bufbuild/protobuf/wkt";
+import { NullValue, ValueSchema, type Duration, type Timestamp, type Value } from "@bufbuild/protobuf/wkt";
 import { EventType, type Event } from "../../gen/runlog/v1/event_pb.js";
 import { ChildStatus, CompensationStatus, SignalStatus, StepStatus } from "../../gen/runlog/v1/run_state_pb.js";
 import { trackRunStatus } from "../events/run-status.js";
@@ -345,7 +345,8 @@ function elapsed(from: Timestamp | undefined, to: Timestamp | undefined): Durati
     nanos += 1_000_000_000;
   }
   if (seconds < 0n) return undefined;
-  return create(DurationSchema, { seconds, nanos });
+  // A literal, not create(): once per completed step on the append path.
+  return { $typeName: "google.protobuf.Duration", seconds, nanos };
 }
 
 function jsonNull(): Value {

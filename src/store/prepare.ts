@@ -38,7 +38,8 @@ export function prepareBatch(input: readonly Event[], options: AppendOptions | u
     const source = input[i]!;
     const type = validateEvent(source, field(i), limits);
     const id = source.id === "" ? uuidv7(uuidOptions) : source.id.toLowerCase();
-    if (input.length > 1) {
+    // Only a client's IDs can repeat: the ones assigned here are fresh UUIDv7s.
+    if (input.length > 1 && source.id !== "") {
       if (ids.has(id)) throw new InvalidArgumentError(`${field(i)}.id`, "is used twice in one batch");
       ids.add(id);
     }
