@@ -23,6 +23,7 @@ const internSlots = 4096;
 // `undefined` bytes, which every reader turns into an error or a position past
 // the end, which each message's loop checks.
 const prelude = `
+const UNSET = Object.freeze({ case: undefined });
 let buf = EMPTY;
 let view = EMPTY_BUFFER;
 let pos = 0;
@@ -106,23 +107,19 @@ function string(end, strict) {
   const start = pos;
   pos += n;
   if (n <= ${shortString}) {
-    let h = n;
+    if (n === 0) return "";
+    // The slot from the length and three bytes; a hit is confirmed byte by byte
+    // against the cached string (ASCII only, so equal bytes mean equal strings).
+    const slot = (n * 7919 + buf[start] * 31 + buf[pos - 1] * 1021 + buf[start + (n >> 1)] * 131 + buf[pos - 2 + (n === 1 ? 1 : 0)]) & ${internSlots - 1};
+    const cached = internStrings[slot];
+    if (cached.length === n) {
+      let j = 0;
+      while (j < n && cached.charCodeAt(j) === buf[start + j]) j++;
+      if (j === n) return cached;
+    }
     let i = start;
-    for (; i < pos; i++) {
-      const c = buf[i];
-      if (c >= 0x80) break;
-      h = Math.imul(h, 31) + c;
-    }
-    if (i === pos) {
-      const slot = (h ^ (h >>> 13)) & ${internSlots - 1};
-      const cached = internStrings[slot];
-      if (cached.length === n) {
-        let j = 0;
-        while (j < n && cached.charCodeAt(j) === buf[start + j]) j++;
-        if (j === n) return cached;
-      }
-      return (internStrings[slot] = view.latin1Slice(start, pos));
-    }
+    while (i < pos && buf[i] < 0x80) i++;
+    if (i === pos) return (internStrings[slot] = view.latin1Slice(start, pos));
   } else if (n <= ${longAscii}) {
     let i = start;
     while (i < pos && buf[i] < 0x80) i++;
@@ -202,9 +199,14 @@ export function compileDecoder(messages: readonly DescMessage[]): Decoder {
 
 function messageDecoder(message: DescMessage, i: number, index: ReadonlyMap<string, number>): string {
   const cases = message.fields.map((field) => fieldCases(field, index)).join("\n");
+  // A oneof starts as the shared UNSET and gets its own { case: undefined } only if
+  // nothing set it: most decoded oneofs are set, and this saves an object for each.
+  const unset = message.oneofs
+    .map((o) => `  if (m[${JSON.stringify(o.localName)}] === UNSET) m[${JSON.stringify(o.localName)}] = { case: undefined };`)
+    .join("\n");
   return `function d${i}(end, depth, m) {
   if (depth > ${recursionLimit}) throw new Error("cannot decode ${message.typeName} from binary: maximum recursion depth of ${recursionLimit} reached");
-  if (m === undefined) m = ${emptyMessageSource(message)};
+  if (m === undefined) m = ${emptyMessageSource(message, "UNSET")};
   while (pos < end) {
     const tag = varint32();
     switch (tag) {
@@ -213,6 +215,7 @@ ${cases}
     }
   }
   if (pos !== end) throw eof();
+${unset}
   return m;
 }`;
 }

@@ -149,7 +149,8 @@ export function compileEncoder(messages: readonly DescMessage[]): Encoder {
   at = 0;
   e0(message);
   const result = Buffer.allocUnsafe(at);
-  out.copy(result, 0, 0, at);
+  if (at <= 64) for (let i = 0; i < at; i++) result[i] = out[i];
+  else result.set(out.subarray(0, at));
   if (out.length > ${keptBytes}) out = Buffer.allocUnsafe(INITIAL);
   return result;
 };`;

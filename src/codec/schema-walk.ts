@@ -55,12 +55,13 @@ export function reachableMessages(root: DescMessage): DescMessage[] {
  * JavaScript source of an object literal equal to `create(message)`: $typeName,
  * then every member in declaration order with its zero value; message fields and
  * proto3 optional scalars are left out (protobuf-es leaves them unset).
+ * `unsetOneof`: the source of each oneof's value (default a fresh `{ case: undefined }`).
  */
-export function emptyMessageSource(message: DescMessage): string {
+export function emptyMessageSource(message: DescMessage, unsetOneof = "{ case: undefined }"): string {
   const parts = [`$typeName: ${JSON.stringify(message.typeName)}`];
   for (const member of message.members) {
     if (member.kind === "oneof") {
-      parts.push(`${JSON.stringify(member.localName)}: { case: undefined }`);
+      parts.push(`${JSON.stringify(member.localName)}: ${unsetOneof}`);
       continue;
     }
     switch (member.fieldKind) {
