@@ -4,10 +4,10 @@
 // server on the same workload. Names start with experiment.<variant>.
 import type { BenchCase, CorpusGroup, RatioSpec } from "../lib/bench-case.js";
 import { runlogServerAvailable } from "../lib/servers.js";
-import { noopAppend } from "../experiments/catalog.js";
+import { noopAppend, protobufEsCodec } from "../experiments/catalog.js";
 import { buildCompiled } from "../experiments/compiled.js";
 import { buildVariant, type Variant } from "../experiments/variant.js";
-import { unaryRunlog, type Flavour } from "./grpc.js";
+import { appendBatch, catchUpCase, unaryRunlog, type Flavour } from "./grpc.js";
 
 export function flavourOf(variant: Variant): Flavour {
   let entry: string | undefined;
@@ -45,12 +45,16 @@ const compiled: Flavour = {
 };
 
 const noop = flavourOf(noopAppend);
+const protobufEs = flavourOf(protobufEsCodec);
 
 const cases: BenchCase[] = [
   unaryRunlog(16, compiled),
   unaryRunlog(64, compiled),
   unaryRunlog(16, noop),
   unaryRunlog(64, noop),
+  unaryRunlog(16, protobufEs),
+  appendBatch(1000, protobufEs),
+  catchUpCase(protobufEs),
 ];
 
 /** The ratio of a variant to the current server on one workload (for the `ratios` list below). */
@@ -67,6 +71,12 @@ export const experiments: CorpusGroup = {
   ratios: [
     { name: "noop-append (diagnostic): server CPU per call c64, no-op handler / bare grpc-js echo", numerator: "experiment.noop-append.grpc.append.unary.c64", denominator: "ceiling.grpc-js.echo.unary.c64", metric: "server CPU µs/call", note: "what runlog's transport stack costs per call on top of grpc-js itself" },
     { name: "noop-append (diagnostic): server CPU per call c64, real handler / no-op handler", numerator: "runlog.grpc.append.unary.c64", denominator: "experiment.noop-append.grpc.append.unary.c64", metric: "server CPU µs/call", note: "what the Append handler path costs on top of the stack" },
+    { name: "compiled codec (OPTIMISATIONS 10): unary Append c16, current / protobuf-es", numerator: "runlog.grpc.append.unary.c16", denominator: "experiment.protobuf-es-codec.grpc.append.unary.c16" },
+    { name: "compiled codec (OPTIMISATIONS 10): unary Append c16 server CPU per call, protobuf-es / current", numerator: "experiment.protobuf-es-codec.grpc.append.unary.c16", denominator: "runlog.grpc.append.unary.c16", metric: "server CPU µs/call" },
+    { name: "compiled codec (OPTIMISATIONS 10): AppendBatch 1000, current / protobuf-es", numerator: "runlog.grpc.append-batch.b1000", denominator: "experiment.protobuf-es-codec.grpc.append-batch.b1000" },
+    { name: "compiled codec (OPTIMISATIONS 10): AppendBatch 1000 server CPU per event, protobuf-es / current", numerator: "experiment.protobuf-es-codec.grpc.append-batch.b1000", denominator: "runlog.grpc.append-batch.b1000", metric: "server CPU µs/event" },
+    { name: "compiled codec (OPTIMISATIONS 10): catch-up, current / protobuf-es", numerator: "runlog.grpc.subscribe.catch-up", denominator: "experiment.protobuf-es-codec.grpc.subscribe.catch-up" },
+    { name: "compiled codec (OPTIMISATIONS 10): catch-up server CPU per event, protobuf-es / current", numerator: "experiment.protobuf-es-codec.grpc.subscribe.catch-up", denominator: "runlog.grpc.subscribe.catch-up", metric: "server CPU µs/event" },
     { name: "compiled (tsc, no tsx): unary Append c16, compiled / tsx", numerator: "experiment.compiled.grpc.append.unary.c16", denominator: "runlog.grpc.append.unary.c16", note: "the same sources compiled by tsc and run by plain node, against the server run through tsx as npm start and bin/runlog.js do" },
     { name: "compiled (tsc, no tsx): unary Append c64, compiled / tsx", numerator: "experiment.compiled.grpc.append.unary.c64", denominator: "runlog.grpc.append.unary.c64", note: "the same sources compiled by tsc and run by plain node" },
   ],

@@ -28,7 +28,34 @@ export const noopAppend: Variant = {
   ],
 };
 
-export const variants: readonly Variant[] = [noopAppend];
+/**
+ * A diagnostic of an applied change (OPTIMISATIONS.md 10): the server with every
+ * message (de)serialized by protobuf-es's fromBinary/toBinary again, as before
+ * src/codec — the "before" of that change, measured next to the "after".
+ */
+export const protobufEsCodec: Variant = {
+  name: "protobuf-es-codec",
+  description:
+    "diagnostic: src/codec/codec.ts serves every schema with protobuf-es's fromBinary/toBinary (create() on the handler's result), as the gRPC port, Subscribe and snapshots did before the compiled codec",
+  entry: "src/server.ts",
+  files: [
+    {
+      file: "src/codec/codec.ts",
+      replace: [["  const reason = unsupportedReason(messages);", '  const reason = unsupportedReason(messages) ?? "protobuf-es-codec variant";']],
+    },
+    { file: "src/transport/grpc-js-adapter.ts" },
+    { file: "src/transport/grpc-server.ts" },
+    { file: "src/reconstruct/snapshot-codec.ts" },
+    { file: "src/reconstruct/create-reconstructor.ts" },
+    { file: "src/service/subscription/shared-encoding.ts" },
+    { file: "src/service/subscription/batches.ts" },
+    { file: "src/service/subscription/subscribe.ts" },
+    { file: "src/service/event-store-service.ts" },
+    { file: "src/server.ts" },
+  ],
+};
+
+export const variants: readonly Variant[] = [noopAppend, protobufEsCodec];
 
 // Applied and retired (bench/OPTIMISATIONS.md): "lean-call-end" and "lean-context" (a
 // lean grpc-js HandlerContext: 1.35× and 1.72× rpc/s at 64 in flight), "shared-encoding"
