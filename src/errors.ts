@@ -2,11 +2,20 @@
 // (src/service/error-mapping.ts) turns them into gRPC / Connect status codes and details.
 // Nothing here knows about transports or drivers.
 
-/** Base class: every error runlog raises on purpose is a RunlogError. */
+/**
+ * Base class: every error runlog raises on purpose is a RunlogError. They are
+ * answers to clients (a conflict, a bad field), not bugs, and are raised on hot
+ * paths (a contended run answers most appends with ABORTED), so they capture no
+ * stack trace: capturing one was 4 % of the server's CPU under contention
+ * (bench/OPTIMISATIONS.md). A cause keeps its own stack.
+ */
 export abstract class RunlogError extends Error {
   abstract readonly kind: string;
   constructor(message: string, options?: { cause?: unknown }) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message, options);
+    Error.stackTraceLimit = limit;
     this.name = new.target.name;
   }
 }

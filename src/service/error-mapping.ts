@@ -34,7 +34,15 @@ export const internalErrorMessage = "internal error";
 export function toConnectError(error: unknown, logger: Logger, context?: { readonly method?: string }): ConnectError {
   if (error instanceof ConnectError) return error;
   if (error instanceof RunlogError) {
-    const mapped = mapDomainError(error);
+    // Like the domain error itself, its status is an answer, not a bug: no stack trace.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    let mapped: ConnectError | undefined;
+    try {
+      mapped = mapDomainError(error);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     if (mapped !== undefined) return mapped;
   }
   logger.error({ err: error, method: context?.method }, "internal error");
