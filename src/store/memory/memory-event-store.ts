@@ -3,7 +3,8 @@
 // Layout, chosen for a low per-event overhead and O(1) lookups:
 // - `log`: every stored event, indexed by position - 1 (positions are 1-based and gapless);
 // - per run, `events` indexed by sequence - 1 (sequences are 1-based and gapless);
-// - `byId`: event ID → stored event, for idempotent retries and ID conflicts.
+// - `byId`: event ID → stored event, for idempotent retries and ID conflicts
+//   (id-index.ts: store-assigned IDs in a sorted array, client-given ones in a Map).
 // The stored objects are the normalized copies made by prepareBatch; reads return
 // them (in fresh arrays), so callers must treat returned events as immutable.
 // Sub-messages of appended events (payload, output, timestamp, metadata) are not
@@ -38,6 +39,7 @@ import { resolveRetry } from "../idempotency.js";
 import { decodeRunPageToken, encodeRunPageToken, nonNegative, pageLimit, runPageSize } from "../paging.js";
 import { prepareBatch } from "../prepare.js";
 import type { SnapshotStore } from "../snapshot-store.js";
+import { createIdIndex } from "./id-index.js";
 import { createMemorySnapshotStore } from "./memory-snapshot-store.js";
 
 export interface MemoryEventStoreOptions {
@@ -69,7 +71,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
 
   const log: Event[] = [];
   const runs = new Map<string, RunRecord>();
-  const byId = new Map<string, Event>();
+  const byId = createIdIndex();
   /** Run IDs in creation order; sorted lazily (and cheaply: TimSort on a sorted prefix) by listRuns. */
   const runIds: string[] = [];
   let runIdsSorted = true;
@@ -131,7 +133,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       log.push(event);
       event.position = BigInt(log.length);
       run.events.push(event);
-      byId.set(event.id, event);
+      byId.add(event, !batch.clientIds[i]);
       if (!run.started && event.payload.case === "workflowStarted") {
         run.started = true;
         run.workflowName = event.payload.value.workflowName;

@@ -1,0 +1,58 @@
+// The memory store's ID index: store-assigned UUIDv7s kept sorted and found by
+// binary search, client IDs (and an assigned ID out of order) in a Map; and,
+// through the store, retries that carry IDs the store assigned.
+import { create } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { v7 as uuidv7 } from "uuid";
+import { EventSchema, type Event } from "../../gen/runlog/v1/event_pb.js";
+import { EventIdConflictError } from "../../src/errors.js";
+import { createIdIndex } from "../../src/store/memory/id-index.js";
+import { createMemoryEventStore } from "../../src/store/memory/memory-event-store.js";
+import { contextUpdated, stepStarted, workflowStarted } from "../support/events.js";
+
+const withId = (id: string): Event => create(EventSchema, { id, runId: "r" });
+
+describe("memory ID index", () => {
+  it("finds every assigned ID by binary search and every client ID, and nothing else", () => {
+    const index = createIdIndex();
+    const assigned = Array.from({ length: 5_000 }, () => uuidv7());
+    const given = Array.from({ length: 50 }, (_, i) => `00000000-0000-4000-8000-${i.toString().padStart(12, "0")}`);
+    for (let i = 0; i < assigned.length; i++) {
+      index.add(withId(assigned[i]!), true);
+      if (i % 100 === 0) index.add(withId(given[i / 100]!), false);
+    }
+    expect(index.size).toBe(assigned.length + given.length);
+    for (const id of [...assigned, ...given]) expect(index.get(id)?.id).toBe(id);
+    expect(index.get(uuidv7())).toBeUndefined();
+    expect(index.get("ffffffff-ffff-7fff-bfff-ffffffffffff")).toBeUndefined();
+    expect(index.get("00000000-0000-0000-0000-000000000000")).toBeUndefined();
+  });
+
+  it("keeps an assigned ID that sorts before the last one (the clock stepped back) findable", () => {
+    const index = createIdIndex();
+    const late = "01950000-0000-7000-8000-000000000001";
+    const early = "01940000-0000-7000-8000-000000000001";
+    const later = "01960000-0000-7000-8000-000000000001";
+    index.add(withId(late), true);
+    index.add(withId(early), true);
+    index.add(withId(later), true);
+    for (const id of [late, early, later]) expect(index.get(id)?.id).toBe(id);
+    expect(index.size).toBe(3);
+  });
+});
+
+describe("memory store: retries with the IDs it assigned", () => {
+  it("answers an exact resend of stored events as a duplicate, and a reused ID with other content as ALREADY_EXISTS", async () => {
+    const store = createMemoryEventStore();
+    await store.append([workflowStarted("retry-run")]);
+    const first = await store.append([stepStarted("retry-run", {}, { stepName: "a" }), contextUpdated("retry-run", { key: "k" })]);
+    expect(first.duplicate).toBe(false);
+    const stored = first.stored!;
+    const again = await store.append(stored.map((e) => create(EventSchema, { ...e, position: 0n })));
+    expect(again.duplicate).toBe(true);
+    expect(again.events.map((e) => e.id)).toEqual(stored.map((e) => e.id));
+    const reused = create(EventSchema, { ...contextUpdated("retry-run", { key: "other" }), id: stored[0]!.id });
+    await expect(store.append([reused])).rejects.toBeInstanceOf(EventIdConflictError);
+    expect((await store.load("retry-run")).events).toHaveLength(3);
+  });
+});
