@@ -9,6 +9,23 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 // C0 controls, DEL and C1 controls.
 const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/;
 
+/**
+ * How errors name the i-th of `count` events: "event" alone, else "events[i]".
+ * The names are made once per index and kept: validation names every event it
+ * checks, and a fresh string per event showed in the append profile.
+ */
+export function eventField(count: number, i: number): string {
+  if (count === 1) return "event";
+  let name = eventFields[i];
+  if (name === undefined) {
+    name = `events[${i}]`;
+    if (i < maxKeptFields) eventFields[i] = name;
+  }
+  return name;
+}
+const eventFields: string[] = [];
+const maxKeptFields = 100_000;
+
 /** The last run ID found free of control characters: a batch repeats its run ID in every event. */
 let lastValidRunId = "";
 

@@ -10,7 +10,7 @@ import {
   LifecycleViolationError,
   LimitExceededError,
 } from "../errors.js";
-import { validateEvent } from "../events/validate.js";
+import { eventField, validateEvent } from "../events/validate.js";
 import type { Limits } from "../limits.js";
 import type { Logger } from "../logger.js";
 import type { Reconstructor } from "../reconstruct/reconstructor.js";
@@ -54,7 +54,6 @@ const unreachableSequence = 1n << 62n;
 export function createAppender(deps: AppenderDeps): Appender {
   const { store, reconstructor, limits, lifecycleValidation, logger, maxAttempts } = deps;
 
-  const fieldOf = (count: number, i: number) => (count === 1 ? "event" : `events[${i}]`);
 
   /** The original result when `events` exactly repeat stored events; undefined otherwise. */
   async function asRetry(events: readonly Event[]): Promise<AppendResult | undefined> {
@@ -102,7 +101,7 @@ export function createAppender(deps: AppenderDeps): Appender {
     }
     // Every event checked first: a malformed event is INVALID_ARGUMENT before any
     // lifecycle question is asked.
-    for (let i = 0; i < events.length; i++) validateEvent(events[i]!, fieldOf(events.length, i), limits);
+    for (let i = 0; i < events.length; i++) validateEvent(events[i]!, eventField(events.length, i), limits);
 
     if (!lifecycleValidation) {
       checkTimeLeft(signal, timeLeftMs);
