@@ -5,13 +5,11 @@
 import { create } from "@bufbuild/protobuf";
 import type { Value } from "@bufbuild/protobuf/wkt";
 import {
-  BranchChoiceSchema,
   ChildRunSchema,
   CompensationStateSchema,
   MapStateSchema,
   RunStateSchema,
   SignalStateSchema,
-  StepStateSchema,
   type BranchChoice,
   type ChildRun,
   type MapState,
@@ -22,27 +20,34 @@ import {
 import type { RunModel } from "./run-model.js";
 
 export function toRunState(model: RunModel): RunState {
+  // Steps and branches grow with the run and are built for every snapshot on the
+  // append path: object literals with every field, as create() would make them
+  // (message fields only when set), without create()'s walk of the schema.
   const steps: StepState[] = [];
   for (const s of model.steps.values()) {
-    steps.push(
-      create(StepStateSchema, {
-        name: s.name,
-        status: s.status,
-        attempts: s.attempts,
-        lastError: s.lastError,
-        output: s.output,
-        duration: s.duration,
-        startedAt: s.startedAt,
-        finishedAt: s.finishedAt,
-        dependencies: s.dependencies.slice(),
-        assignedTo: s.assignedTo.slice(),
-        skipReason: s.skipReason,
-      }),
-    );
+    const step: StepState = {
+      $typeName: "runlog.v1.StepState",
+      name: s.name,
+      status: s.status,
+      attempts: s.attempts,
+      lastError: s.lastError,
+      dependencies: s.dependencies.slice(),
+      assignedTo: s.assignedTo.slice(),
+      skipReason: s.skipReason,
+    };
+    if (s.output !== undefined) step.output = s.output;
+    if (s.duration !== undefined) step.duration = s.duration;
+    if (s.startedAt !== undefined) step.startedAt = s.startedAt;
+    if (s.finishedAt !== undefined) step.finishedAt = s.finishedAt;
+    steps.push(step);
   }
-  const branches: BranchChoice[] = model.branches.map((b) =>
-    create(BranchChoiceSchema, { stepName: b.stepName, branchName: b.branchName, choice: b.choice, sequence: b.sequence }),
-  );
+  const branches: BranchChoice[] = model.branches.map((b) => ({
+    $typeName: "runlog.v1.BranchChoice",
+    stepName: b.stepName,
+    branchName: b.branchName,
+    choice: b.choice,
+    sequence: b.sequence,
+  }));
   const signals: SignalState[] = [];
   for (const s of model.signals.values()) {
     signals.push(
