@@ -35,6 +35,15 @@ describe("compiled codec", () => {
     }
   });
 
+  it("keeps protobuf-es's functions for a schema it does not compile (proto2), and says why", () => {
+    const codec = codecFor(FileDescriptorProtoSchema);
+    expect(codec.compiled).toEqual({ reason: expect.stringContaining("proto3") });
+    const file = create(FileDescriptorProtoSchema, { name: "x.proto", package: "p", dependency: ["a.proto"] });
+    const bytes = codec.encode(file);
+    expect(bytes.equals(Buffer.from(toBinary(FileDescriptorProtoSchema, file)))).toBe(true);
+    expect(isDeepStrictEqual(codec.decode(bytes), fromBinary(FileDescriptorProtoSchema, bytes))).toBe(true);
+  });
+
   it("matches protobuf-es on one event of every type, with outputs, metadata and timestamps", () => {
     const events = oneOfEveryType("codec-run").map((e, i) => ({
       ...e,
