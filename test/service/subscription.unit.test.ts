@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { EventType, type Event } from "../../gen/runlog/v1/event_pb.js";
 import { SubscribeResponseSchema } from "../../gen/runlog/v1/event_store_pb.js";
 import { eventBatches } from "../../src/service/subscription/batches.js";
-import { encodeEvent } from "../../src/service/subscription/shared-encoding.js";
+import { createSharedEncoder, encodeEvent } from "../../src/service/subscription/shared-encoding.js";
 import { createLiveFeed } from "../../src/service/subscription/live-feed.js";
 import { createMemoryEventStore } from "../../src/store/memory/memory-event-store.js";
 import { customEvent, stepStarted, workflowStarted } from "../support/events.js";
@@ -98,6 +98,19 @@ describe("event batches", () => {
     expect(small.map(([, last]) => last.sequence).at(-1)).toBe(10n);
     // An event larger than the budget travels alone.
     expect([...eventBatches(events.slice(0, 3), "binary", { batchEvents: 100, batchBytes: 10 })]).toHaveLength(3);
+  });
+
+  it("binary, live: a one-event batch of the same shared bytes is one message, handed to every subscriber", () => {
+    const encode = createSharedEncoder(16);
+    const one = events.slice(0, 1).map((e, i) => ({ ...e, position: BigInt(i + 1) }));
+    const first = (encoder: typeof encode) => [...eventBatches(one, "binary", { batchEvents: 4, batchBytes: 10_000 }, encoder)][0]![0];
+    const a = first(encode);
+    const b = first(encode);
+    expect(b).toBe(a);
+    const decoded = fromBinary(SubscribeResponseSchema, toBinary(SubscribeResponseSchema, a));
+    expect(decoded.message.case === "events" && decoded.message.value.events.map((e) => e.sequence)).toEqual([1n]);
+    // Another encoder's bytes for the same event: a message of its own.
+    expect(first(encodeEvent)).not.toBe(a);
   });
 
   it("json: ordinary messages", () => {

@@ -14,7 +14,7 @@
 //
 // JSON: ordinary messages cut by an estimate of their size, encoded by the transport.
 import { create } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { WireType } from "@bufbuild/protobuf/wire";
 import type { Event } from "../../../gen/runlog/v1/event_pb.js";
 import { SubscribeResponseSchema, type SubscribeResponse } from "../../../gen/runlog/v1/event_store_pb.js";
 import { codecFor } from "../../codec/codec.js";
@@ -51,30 +51,59 @@ export function* eventBatches(
     yield* encodedBatches(events, limits);
     return;
   }
-  let writer = new BinaryWriter();
-  let count = 0;
+  let parts: Uint8Array[] = [];
   let bytes = 0;
-  const flush = (last: Event): readonly [SubscribeResponse, Event] => {
-    const batch = writer.finish();
-    const message = create(SubscribeResponseSchema);
-    // The field's bytes as protobuf-es keeps an unknown length-delimited field: length prefix, then data.
-    message.$unknown = [{ no: eventsField, wireType: WireType.LengthDelimited, data: new BinaryWriter().bytes(batch).finish() }];
-    writer = new BinaryWriter();
-    count = 0;
-    bytes = 0;
-    return [message, last];
-  };
   for (let i = 0; i < events.length; i++) {
-    const event = events[i]!;
-    const encoded = encode(event);
-    if (count > 0 && (count >= limits.batchEvents || bytes + encoded.length > limits.batchBytes)) {
-      yield flush(events[i - 1]!);
+    const encoded = encode(events[i]!);
+    if (parts.length > 0 && (parts.length >= limits.batchEvents || bytes + encoded.length > limits.batchBytes)) {
+      yield [sharedBatch(parts, events[i - 1]!), events[i - 1]!];
+      parts = [];
+      bytes = 0;
     }
-    writer.tag(eventsField, WireType.LengthDelimited).bytes(encoded);
-    count++;
+    parts.push(encoded);
     bytes += encoded.length + 6;
   }
-  if (count > 0) yield flush(events[events.length - 1]!);
+  if (parts.length > 0) yield [sharedBatch(parts, events[events.length - 1]!), events[events.length - 1]!];
+}
+
+/**
+ * The message for events whose bytes are `parts`, assembled in one buffer. Live
+ * delivery hands the same one-event batch to every subscriber in turn, so the
+ * last one-event message is kept and handed out again for the same event.
+ */
+function sharedBatch(parts: readonly Uint8Array[], last: Event): SubscribeResponse {
+  if (parts.length === 1 && lastSingle !== undefined && lastSingle.event === last && lastSingle.bytes === parts[0]) {
+    return lastSingle.message;
+  }
+  let body = 0;
+  for (const part of parts) body += 1 + varintSize(part.length) + part.length;
+  // The field's bytes as protobuf-es keeps an unknown length-delimited field: length prefix, then data.
+  const data = Buffer.allocUnsafe(varintSize(body) + body);
+  let at = writeVarint(data, 0, body);
+  for (const part of parts) {
+    data[at++] = (eventsField << 3) | WireType.LengthDelimited;
+    at = writeVarint(data, at, part.length);
+    data.set(part, at);
+    at += part.length;
+  }
+  const message = create(SubscribeResponseSchema);
+  message.$unknown = [{ no: eventsField, wireType: WireType.LengthDelimited, data }];
+  if (parts.length === 1) lastSingle = { event: last, bytes: parts[0]!, message };
+  return message;
+}
+let lastSingle: { readonly event: Event; readonly bytes: Uint8Array; readonly message: SubscribeResponse } | undefined;
+
+function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+function writeVarint(into: Uint8Array, at: number, n: number): number {
+  while (n > 0x7f) {
+    into[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  into[at++] = n;
+  return at;
 }
 
 const responseCodec = codecFor(SubscribeResponseSchema);
