@@ -5,7 +5,7 @@
 // unknown fields in $unknown, repeated message fields merged), 4–6× faster on
 // runlog's events (bench/OPTIMISATIONS.md). codec.ts decides when it is used.
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
-import { emptyMessageSource, scalarWireType, tagValue } from "./schema-walk.js";
+import { emptyMessageSource, scalarWireType, scalarZeroSource, tagValue } from "./schema-walk.js";
 
 export type Decoder = (bytes: Uint8Array) => unknown;
 
@@ -273,13 +273,13 @@ function fieldCases(field: DescField, index: ReadonlyMap<string, number>): strin
         case "scalar":
           valueTag = tagValue(2, scalarWireType(field.scalar));
           valueRead = scalarRead(field.scalar, field.utf8Validation, "e");
-          valueDefault = field.scalar === ScalarType.BYTES ? "new Uint8Array(0)" : scalarZero(field.scalar);
+          valueDefault = scalarZeroSource(field.scalar);
           break;
       }
       return `      case ${tagValue(no, 2)}: {
         const n = len(end);
         const e = pos + n;
-        let k = ${scalarZero(field.mapKey)};
+        let k = ${scalarZeroSource(field.mapKey)};
         let v = undefined;
         while (pos < e) {
           const t = varint32();
@@ -292,23 +292,6 @@ function fieldCases(field: DescField, index: ReadonlyMap<string, number>): strin
         break;
       }`;
     }
-  }
-}
-
-function scalarZero(type: ScalarType): string {
-  switch (type) {
-    case ScalarType.STRING:
-      return '""';
-    case ScalarType.BOOL:
-      return "false";
-    case ScalarType.INT64:
-    case ScalarType.UINT64:
-    case ScalarType.SINT64:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return "0n";
-    default:
-      return "0";
   }
 }
 

@@ -6,7 +6,7 @@
 // message reserves one byte for its length and moves its body when the length
 // needs more, instead of protobuf-es's fork and join of chunk lists.
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
-import { scalarWireType, tagBytes } from "./schema-walk.js";
+import { is64BitInteger, scalarWireType, tagBytes } from "./schema-walk.js";
 
 /**
  * Takes a message, or an init object of the same shape as create() takes one
@@ -254,7 +254,7 @@ function mapWriter(field: DescField & { fieldKind: "map" }, access: string, inde
   const key =
     keyType === ScalarType.STRING
       ? "k"
-      : `mapKey(k, ${JSON.stringify(keyType === ScalarType.BOOL ? "bool" : scalarWireTypeIs64(keyType) ? "int64" : "int32")})`;
+      : `mapKey(k, ${JSON.stringify(keyType === ScalarType.BOOL ? "bool" : is64BitInteger(keyType) ? "int64" : "int32")})`;
   const keyWrite = `need(15); ${tagSource(1, scalarWireType(keyType))} ${scalarWrite(keyType, key)}`;
   let valueWrite: string;
   switch (field.mapKind) {
@@ -275,16 +275,6 @@ function mapWriter(field: DescField & { fieldKind: "map" }, access: string, inde
 function nested(i: number, v: string): string {
   // The reservation is read once: a message of the same type nested inside updates r${i}.
   return `{ const s = at; const q = r${i}; at += q; e${i}(${v}); r${i} = close(s, q); }`;
-}
-
-function scalarWireTypeIs64(type: ScalarType): boolean {
-  return (
-    type === ScalarType.INT64 ||
-    type === ScalarType.UINT64 ||
-    type === ScalarType.SINT64 ||
-    type === ScalarType.FIXED64 ||
-    type === ScalarType.SFIXED64
-  );
 }
 
 /** Statements writing one scalar value (no tag); fixed-size room must have been made, strings and bytes make their own. */

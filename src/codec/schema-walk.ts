@@ -84,7 +84,9 @@ export function emptyMessageSource(message: DescMessage, unsetOneof = "{ case: u
   return `{ ${parts.join(", ")} }`;
 }
 
+/** JavaScript source of a scalar's zero value (a fresh one for bytes). */
 export function scalarZeroSource(type: ScalarType): string {
+  if (is64BitInteger(type)) return "0n";
   switch (type) {
     case ScalarType.STRING:
       return '""';
@@ -92,15 +94,20 @@ export function scalarZeroSource(type: ScalarType): string {
       return "false";
     case ScalarType.BYTES:
       return "new Uint8Array(0)";
-    case ScalarType.INT64:
-    case ScalarType.UINT64:
-    case ScalarType.SINT64:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return "0n";
     default:
       return "0";
   }
+}
+
+/** The 64-bit integer types, bigint in protobuf-es. */
+export function is64BitInteger(type: ScalarType): boolean {
+  return (
+    type === ScalarType.INT64 ||
+    type === ScalarType.UINT64 ||
+    type === ScalarType.SINT64 ||
+    type === ScalarType.FIXED64 ||
+    type === ScalarType.SFIXED64
+  );
 }
 
 /** The wire type a scalar is written with when not packed. */
