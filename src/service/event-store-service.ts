@@ -1,8 +1,14 @@
 // runlog.v1.EventStore, written once in Connect's handler style and mounted by
 // both servers (src/transport/). Thin: check the request, call the store or the
 // reconstructor, map the result. Errors leave as ConnectErrors (error-mapping.ts).
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { EventStore as EventStoreService, type SubscribeRequest } from "../../gen/runlog/v1/event_store_pb.js";
+import {
+  EventStore as EventStoreService,
+  LoadResponseSchema,
+  ReadLogResponseSchema,
+  type SubscribeRequest,
+} from "../../gen/runlog/v1/event_store_pb.js";
 import { InvalidArgumentError, LimitExceededError } from "../errors.js";
 import type { Limits } from "../limits.js";
 import type { Logger } from "../logger.js";
@@ -10,7 +16,7 @@ import type { Reconstructor } from "../reconstruct/reconstructor.js";
 import type { EventStore } from "../store/event-store.js";
 import { createAppender } from "./appender.js";
 import { toConnectError } from "./error-mapping.js";
-import { fittingCount } from "./page-bytes.js";
+import { encodedPage, fittingCount } from "./page-bytes.js";
 import {
   checkNames,
   checkNotNegative,
@@ -91,7 +97,7 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
       return { events: [...result.events], duplicate: result.duplicate };
     },
 
-    async load(request) {
+    async load(request, context) {
       validateRunId(request.runId, "run_id", limits);
       checkNotNegative(request.afterSequence, "after_sequence");
       const limit = pageLimit(request.limit, "limit", limits);
@@ -106,11 +112,22 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
         limit,
         ...(runFilter && { filter: runFilter }),
       });
-      const fit = fittingCount(result.events);
-      if (fit < result.events.length) {
-        return { events: result.events.slice(0, fit), nextAfterSequence: result.events[fit - 1]!.sequence, hasMore: true };
+      const events = result.events;
+      if (encodingOf(context) === "binary" && events.length > 0) {
+        const page = encodedPage(events);
+        const cut = page.count < events.length;
+        const response = create(LoadResponseSchema, {
+          nextAfterSequence: cut ? events[page.count - 1]!.sequence : result.nextAfterSequence,
+          hasMore: cut || result.hasMore,
+        });
+        response.$unknown = [page.events];
+        return response;
       }
-      return { events: [...result.events], nextAfterSequence: result.nextAfterSequence, hasMore: result.hasMore };
+      const fit = fittingCount(events);
+      if (fit < events.length) {
+        return { events: events.slice(0, fit), nextAfterSequence: events[fit - 1]!.sequence, hasMore: true };
+      }
+      return { events: [...events], nextAfterSequence: result.nextAfterSequence, hasMore: result.hasMore };
     },
 
     async getLastSequence(request) {
@@ -118,7 +135,7 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
       return { lastSequence: await store.getLastSequence(request.runId) };
     },
 
-    async readLog(request) {
+    async readLog(request, context) {
       const limit = pageLimit(request.limit, "limit", limits);
       const filter = toStoreFilter(request.filter, "filter", limits);
       const result = await store.readLog({
@@ -127,17 +144,29 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
         limit,
         ...(filter && { filter }),
       });
-      const fit = fittingCount(result.events);
-      if (fit < result.events.length) {
+      const events = result.events;
+      if (encodingOf(context) === "binary" && events.length > 0) {
+        const page = encodedPage(events);
+        const cut = page.count < events.length;
+        const response = create(ReadLogResponseSchema, {
+          nextAfterPosition: cut ? events[page.count - 1]!.position : result.nextAfterPosition,
+          hasMore: cut || result.hasMore,
+          headPosition: result.headPosition,
+        });
+        response.$unknown = [page.events];
+        return response;
+      }
+      const fit = fittingCount(events);
+      if (fit < events.length) {
         return {
-          events: result.events.slice(0, fit),
-          nextAfterPosition: result.events[fit - 1]!.position,
+          events: events.slice(0, fit),
+          nextAfterPosition: events[fit - 1]!.position,
           hasMore: true,
           headPosition: result.headPosition,
         };
       }
       return {
-        events: [...result.events],
+        events: [...events],
         nextAfterPosition: result.nextAfterPosition,
         hasMore: result.hasMore,
         headPosition: result.headPosition,

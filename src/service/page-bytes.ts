@@ -3,10 +3,19 @@
 // grpcio, grpc-java) whatever the events weigh. The page is cut after the last
 // event that fits, with has_more set and the next cursor after that event; a
 // single event larger than the budget still travels, alone.
+//
+// Binary protocols get the page encoded here by the compiled codec, with exact
+// sizes: the events are encoded once, and cut in half and encoded again only if
+// they pass the budget (estimating every event's size first cost 13 % of a
+// Load's server CPU). JSON responses are cut by an estimate.
+import type { UnknownField } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
+import { EventBatchSchema } from "../../gen/runlog/v1/event_store_pb.js";
 import type { Event } from "../../gen/runlog/v1/event_pb.js";
+import { codecFor } from "../codec/codec.js";
 import { estimateSize } from "./subscription/estimate-size.js";
 
-/** Estimated bytes of events in one Load / ReadLog response. */
+/** Bytes of events in one Load / ReadLog response (binary: exact; JSON: estimated). */
 export const pageBytes = 1024 * 1024;
 
 /** How many of `events`, from the first, fit in `budget` estimated bytes (at least one). */
@@ -17,4 +26,36 @@ export function fittingCount(events: readonly Event[], budget = pageBytes): numb
     if (bytes > budget && i > 0) return i;
   }
   return events.length;
+}
+
+export interface EncodedPage {
+  /** How many of the events, from the first, the page holds (at least one). */
+  readonly count: number;
+  /**
+   * Those events as field 1 (`repeated Event events`) of a LoadResponse or
+   * ReadLogResponse, in the shape protobuf-es keeps unknown fields in: set it as
+   * the response's $unknown and both transports write the bytes as they are.
+   */
+  readonly events: UnknownField;
+}
+
+const batchCodec = codecFor(EventBatchSchema);
+const eventsTag = (1 << 3) | WireType.LengthDelimited;
+
+/** The first events of `events` (at least one) whose encoding fits in `budget` bytes, encoded. */
+export function encodedPage(events: readonly Event[], budget = pageBytes): EncodedPage {
+  let count = events.length;
+  for (;;) {
+    const page = count === events.length ? events : events.slice(0, count);
+    // EventBatch is `repeated Event events = 1` too: its bytes are those records, each
+    // tag, length, event; protobuf-es keeps them as one unknown field of that number
+    // whose data is everything after the first tag (written back as tag + data).
+    const bytes = batchCodec.encode({ events: page as Event[] });
+    if (count > 1 && bytes.length > budget) {
+      count = Math.ceil(count / 2);
+      continue;
+    }
+    if (bytes.length > 0 && bytes[0] !== eventsTag) throw new Error("not an encoded EventBatch");
+    return { count, events: { no: 1, wireType: WireType.LengthDelimited, data: bytes.subarray(1) } };
+  }
 }
