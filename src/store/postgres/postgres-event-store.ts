@@ -105,11 +105,13 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     if (closed) throw new UnavailableError("the event store is closed");
   };
 
-  // NOTIFY after commit, coalesced: at most one in flight, then one more for all that
-  // came meanwhile. It is only a wake-up; the data is read by position.
+  // NOTIFY after commit, coalesced: at most one in flight, and at most one per
+  // notifyIntervalMs — the first of a quiet period at once, later ones for all the
+  // commits meanwhile. It is only a wake-up; the data is read by position.
   let notifying: Promise<void> | undefined;
   let notifyAgain = false;
   let notifyHead = 0n;
+  let lastNotifyAt = -Infinity;
   function publish(lastPosition: bigint): void {
     if (lastPosition > notifyHead) notifyHead = lastPosition;
     if (notifying !== undefined) {
@@ -118,7 +120,11 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     }
     notifying = (async () => {
       do {
+        const wait = lastNotifyAt + config.notifyIntervalMs - performance.now();
+        if (wait > 0) await sleep(wait);
+        if (closed) break;
         notifyAgain = false;
+        lastNotifyAt = performance.now();
         try {
           // A NOTIFY makes its transaction take an xid and commit like a write; a wake-up
           // needs no durability, so it does not wait for the WAL flush.
