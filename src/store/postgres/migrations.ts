@@ -2,13 +2,18 @@
 // order, inside the migration transaction (see migrate.ts); never edit a released
 // migration, add the next number instead. `s` is the quoted schema name.
 import { positionLockKey } from "./lock-keys.js";
+import type { PositionMode } from "./options.js";
 
 export interface Migration {
   /** 1, 2, 3, … — the order they run in and the key in schema_migrations. */
   readonly version: number;
   readonly name: string;
-  /** The statements, for the schema whose quoted name is `s`. */
-  readonly sql: (s: string, schema: string) => string;
+  /**
+   * The statements, for the schema whose quoted name is `s`, made (or being made) with
+   * position mode `positions` (migrate.ts records the mode in the same transaction and
+   * rolls everything back when the schema's recorded mode is another).
+   */
+  readonly sql: (s: string, schema: string, positions: PositionMode) => string;
 }
 
 export const migrations: readonly Migration[] = [
@@ -546,5 +551,18 @@ BEGIN
 END
 $fn$;
 `,
+  },
+  {
+    version: 5,
+    name: "serialized positions: no index for the xid gate",
+    sql: (s, _schema, positions) =>
+      positions === "serialized"
+        ? `
+-- Serialized mode reads its head from log_head and never gates on tx_id: migration 2's
+-- index only cost every inserted event one more btree entry (~10-15 % of an event row's
+-- insert, bench/OPTIMISATIONS.md). xid-gated schemas keep it (queries.ts, the gated head).
+DROP INDEX IF EXISTS ${s}.events_tx_id_position_idx;
+`
+        : `SELECT 1`,
   },
 ];
