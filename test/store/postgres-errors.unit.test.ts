@@ -54,6 +54,7 @@ describe("postgres store options", () => {
       poolSize: 10,
       migrate: true,
       notifyInTransaction: false,
+      notifyIntervalMs: 5,
       pollIntervalMs: 1000,
       applicationName: "runlog",
     });
@@ -65,6 +66,7 @@ describe("postgres store options", () => {
     expect(() => compilePostgresOptions({ connectionString, notifyChannel: "a b" })).toThrow(RangeError);
     expect(() => compilePostgresOptions({ connectionString, pollIntervalMs: 0 })).toThrow(RangeError);
     expect(() => compilePostgresOptions({ connectionString, gateWaitMs: -1 })).toThrow(RangeError);
+    expect(() => compilePostgresOptions({ connectionString, notifyIntervalMs: 1.5 })).toThrow(RangeError);
     expect(() => compilePostgresOptions({ connectionString: "http://h" })).toThrow(RangeError);
   });
 });

@@ -67,6 +67,19 @@ describePostgres("PostgreSQL store: migrations", () => {
     await expect(createPostgresEventStore({ connectionString: db.url, schema })).rejects.toThrow(/999/);
   });
 
+  it("the xid gate's index exists only where readers gate on tx_id (xid-gated schemas)", async () => {
+    const indexes = async (schema: string) =>
+      (await db.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'events' ORDER BY 1", [schema])).rows.map(
+        (r) => r.indexname,
+      );
+    const gated = db.newSchema("gated");
+    const serialized = db.newSchema("serial");
+    opened.push(await createPostgresEventStore({ connectionString: db.url, schema: gated, positions: "xid-gated" }));
+    opened.push(await createPostgresEventStore({ connectionString: db.url, schema: serialized, positions: "serialized" }));
+    expect(await indexes(gated)).toContain("events_tx_id_position_idx");
+    expect(await indexes(serialized)).toEqual(["events_id_key", "events_pkey", "events_run_sequence_key"]);
+  });
+
   it("rejects bad options before connecting", async () => {
     const connectionString = db.url;
     await expect(createPostgresEventStore({ connectionString, schema: "bad-name" })).rejects.toThrow(RangeError);

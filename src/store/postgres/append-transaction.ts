@@ -27,7 +27,7 @@ import type { AppendedEvent, AppendResult } from "../event-store.js";
 import { checkExpectedSequence, numberRunEvents } from "../expected-sequence.js";
 import { resolveRetry } from "../idempotency.js";
 import type { PreparedBatch } from "../prepare.js";
-import { decodeEvent, encodeEvent, toBigInt } from "./event-codec.js";
+import { decodeEvent, encodeEvents, toBigInt } from "./event-codec.js";
 import { errorCode, errorConstraint } from "./pg-errors.js";
 import type { AppendParams } from "./write-combiner.js";
 import type { RunCache, RunRow } from "./run-cache.js";
@@ -225,7 +225,6 @@ async function decideAndWrite(
   const ids: string[] = new Array(n);
   const types: number[] = new Array(n);
   const stepNames: string[] = new Array(n);
-  const payloads: Uint8Array[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const event = events[i]!;
     runIds[i] = event.runId;
@@ -233,8 +232,8 @@ async function decideAndWrite(
     ids[i] = event.id;
     types[i] = event.type;
     stepNames[i] = event.stepName;
-    payloads[i] = encodeEvent(event);
   }
+  const payloads = encodeEvents(events);
   const base = await io.write({
     runIds: r.runIds,
     seen: r.seen,

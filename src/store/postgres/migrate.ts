@@ -5,6 +5,7 @@ import type { ClientBase } from "pg";
 import { migrationLockKey } from "./lock-keys.js";
 import { migrations } from "./migrations.js";
 import { quoteIdentifier } from "./identifiers.js";
+import type { PositionMode } from "./options.js";
 
 export interface MigrationResult {
   /** Versions applied by this call (empty when the schema was up to date). */
@@ -18,7 +19,7 @@ export interface MigrationResult {
  * must share. Throws when the schema is newer than this code or was created with
  * another position mode.
  */
-export async function migrate(client: ClientBase, schema: string, positions: string): Promise<MigrationResult> {
+export async function migrate(client: ClientBase, schema: string, positions: PositionMode): Promise<MigrationResult> {
   const s = quoteIdentifier(schema);
   const applied: number[] = [];
   await client.query("BEGIN");
@@ -40,7 +41,7 @@ export async function migrate(client: ClientBase, schema: string, positions: str
     }
     for (const migration of migrations) {
       if (have.has(migration.version)) continue;
-      await client.query(migration.sql(s, schema));
+      await client.query(migration.sql(s, schema, positions));
       await client.query(`INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`, [
         migration.version,
         migration.name,

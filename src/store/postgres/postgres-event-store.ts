@@ -105,11 +105,13 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     if (closed) throw new UnavailableError("the event store is closed");
   };
 
-  // NOTIFY after commit, coalesced: at most one in flight, then one more for all that
-  // came meanwhile. It is only a wake-up; the data is read by position.
+  // NOTIFY after commit, coalesced: at most one in flight, and at most one per
+  // notifyIntervalMs — the first of a quiet period at once, later ones for all the
+  // commits meanwhile. It is only a wake-up; the data is read by position.
   let notifying: Promise<void> | undefined;
   let notifyAgain = false;
   let notifyHead = 0n;
+  let lastNotifyAt = -Infinity;
   function publish(lastPosition: bigint): void {
     if (lastPosition > notifyHead) notifyHead = lastPosition;
     if (notifying !== undefined) {
@@ -118,7 +120,11 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     }
     notifying = (async () => {
       do {
+        const wait = lastNotifyAt + config.notifyIntervalMs - performance.now();
+        if (wait > 0) await sleep(wait);
+        if (closed) break;
         notifyAgain = false;
+        lastNotifyAt = performance.now();
         try {
           // A NOTIFY makes its transaction take an xid and commit like a write; a wake-up
           // needs no durability, so it does not wait for the WAL flush.
@@ -331,14 +337,14 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       const filter = loadOptions?.filter;
       const query = queries.load(filter);
       try {
-        const result = await pool.query<{ last_sequence: string; position: string | null; payload: Buffer | null }>({
+        const result = await pool.query<{ last_sequence: string; chunk: Buffer | null }>({
           name: query.name,
           text: query.text,
           values: [runId, after, limit + 1, ...query.filterParams],
         });
         const last = toBigInt(result.rows[0]!.last_sequence);
         const events: Event[] = [];
-        for (const row of result.rows) if (row.position !== null) events.push(decodeEvent(row.payload!, toBigInt(row.position)));
+        for (const row of result.rows) if (row.chunk !== null) loadChunk(row.chunk, events);
         const hasMore = events.length > limit;
         if (hasMore) events.length = limit;
         return {
@@ -473,6 +479,23 @@ function toSummary(row: RunRow): RunSummary {
 function toTimestamp(seconds: string | null, nanos: number | null): Timestamp | undefined {
   if (seconds === null) return undefined;
   return create(TimestampSchema, { seconds: BigInt(seconds), nanos: nanos ?? 0 });
+}
+
+/**
+ * Decodes one chunk of a load (queries.ts: [position int8][length int4][payload] …) into
+ * `into`. Each payload is copied out first: protobuf-es decodes bytes fields as views of
+ * its input, and an event kept by a caller must not hold the whole chunk (a small copy
+ * comes from Buffer's pool, as the per-row hex decoding's did).
+ */
+function loadChunk(chunk: Buffer, into: Event[]): void {
+  let at = 0;
+  while (at < chunk.length) {
+    const position = chunk.readBigInt64BE(at);
+    const length = chunk.readInt32BE(at + 8);
+    at += 12;
+    into.push(decodeEvent(Buffer.from(chunk.subarray(at, at + length)), position));
+    at += length;
+  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -93,15 +93,29 @@ export function createQueries(s: string, positions: PositionMode): Queries {
                ) AS x ON true
                ORDER BY x.position`;
   };
+  // A run's page comes back as few rows: the events in chunks of about 1 MiB of payload
+  // (by the running total of payload bytes), each chunk one bytea of
+  // [position int8][length int4][payload] … in sequence order (loadChunks() in
+  // postgres-event-store.ts cuts it up). A row per event cost node more than decoding the
+  // events: a DataRow, a row object, three fields as strings and a hex bytea each
+  // (bench/OPTIMISATIONS.md). The chunks bound what one value holds (≈ 1 MiB plus one event).
   const loadText = (f: { sql: string }) =>
-    `SELECT r.last_sequence, x.position, x.payload
+    `SELECT r.last_sequence, c.chunk
                FROM (SELECT coalesce((SELECT last_sequence FROM ${s}.runs WHERE run_id = $1), 0) AS last_sequence) AS r
                LEFT JOIN LATERAL (
-                 SELECT e.sequence, e.position, e.payload FROM ${s}.events AS e
-                 WHERE e.run_id = $1 AND e.sequence > $2::bigint${f.sql}
-                 ORDER BY e.sequence LIMIT $3
-               ) AS x ON true
-               ORDER BY x.sequence`;
+                 SELECT x.part,
+                        string_agg(int8send(x.position) || int4send(length(x.payload)) || x.payload, ''::bytea ORDER BY x.sequence) AS chunk
+                 FROM (
+                   SELECT e.sequence, e.position, e.payload, sum(length(e.payload)) OVER (ORDER BY e.sequence) / 1048576 AS part
+                   FROM (
+                     SELECT e.sequence, e.position, e.payload FROM ${s}.events AS e
+                     WHERE e.run_id = $1 AND e.sequence > $2::bigint${f.sql}
+                     ORDER BY e.sequence LIMIT $3
+                   ) AS e
+                 ) AS x
+                 GROUP BY x.part
+               ) AS c ON true
+               ORDER BY c.part`;
   const readLogAll = prepared(readLogText(noFilter));
   const loadAll = prepared(loadText(noFilter));
   const hasFilter = (filter: EventFilter | undefined, withRunFilters: boolean) =>
