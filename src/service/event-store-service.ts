@@ -1,7 +1,6 @@
 // runlog.v1.EventStore, written once in Connect's handler style and mounted by
 // both servers (src/transport/). Thin: check the request, call the store or the
 // reconstructor, map the result. Errors leave as ConnectErrors (error-mapping.ts).
-import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   EventStore as EventStoreService,
@@ -16,7 +15,7 @@ import type { Reconstructor } from "../reconstruct/reconstructor.js";
 import type { EventStore } from "../store/event-store.js";
 import { createAppender } from "./appender.js";
 import { toConnectError } from "./error-mapping.js";
-import { encodedPage, fittingCount } from "./page-bytes.js";
+import { encodedPage, fittingCount, pageResponse } from "./page-bytes.js";
 import {
   checkNames,
   checkNotNegative,
@@ -115,13 +114,10 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
       const events = result.events;
       if (encodingOf(context) === "binary" && events.length > 0) {
         const page = encodedPage(events);
-        const cut = page.count < events.length;
-        const response = create(LoadResponseSchema, {
-          nextAfterSequence: cut ? events[page.count - 1]!.sequence : result.nextAfterSequence,
-          hasMore: cut || result.hasMore,
+        return pageResponse(LoadResponseSchema, page, {
+          nextAfterSequence: page.cut ? page.last.sequence : result.nextAfterSequence,
+          hasMore: page.cut || result.hasMore,
         });
-        response.$unknown = [page.events];
-        return response;
       }
       const fit = fittingCount(events);
       if (fit < events.length) {
@@ -147,14 +143,11 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
       const events = result.events;
       if (encodingOf(context) === "binary" && events.length > 0) {
         const page = encodedPage(events);
-        const cut = page.count < events.length;
-        const response = create(ReadLogResponseSchema, {
-          nextAfterPosition: cut ? events[page.count - 1]!.position : result.nextAfterPosition,
-          hasMore: cut || result.hasMore,
+        return pageResponse(ReadLogResponseSchema, page, {
+          nextAfterPosition: page.cut ? page.last.position : result.nextAfterPosition,
+          hasMore: page.cut || result.hasMore,
           headPosition: result.headPosition,
         });
-        response.$unknown = [page.events];
-        return response;
       }
       const fit = fittingCount(events);
       if (fit < events.length) {

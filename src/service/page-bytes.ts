@@ -8,7 +8,7 @@
 // sizes: the events are encoded once, and cut in half and encoded again only if
 // they pass the budget (estimating every event's size first cost 13 % of a
 // Load's server CPU). JSON responses are cut by an estimate.
-import type { UnknownField } from "@bufbuild/protobuf";
+import { create, type DescMessage, type MessageInitShape, type MessageShape, type UnknownField } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { EventBatchSchema } from "../../gen/runlog/v1/event_store_pb.js";
 import type { Event } from "../../gen/runlog/v1/event_pb.js";
@@ -31,6 +31,10 @@ export function fittingCount(events: readonly Event[], budget = pageBytes): numb
 export interface EncodedPage {
   /** How many of the events, from the first, the page holds (at least one). */
   readonly count: number;
+  /** Whether the page holds fewer events than it was given (then has_more, and the cursor is `last`'s). */
+  readonly cut: boolean;
+  /** The last event the page holds. */
+  readonly last: Event;
   /**
    * Those events as field 1 (`repeated Event events`) of a LoadResponse or
    * ReadLogResponse, in the shape protobuf-es keeps unknown fields in: set it as
@@ -56,6 +60,18 @@ export function encodedPage(events: readonly Event[], budget = pageBytes): Encod
       continue;
     }
     if (bytes.length > 0 && bytes[0] !== eventsTag) throw new Error("not an encoded EventBatch");
-    return { count, events: { no: 1, wireType: WireType.LengthDelimited, data: bytes.subarray(1) } };
+    return {
+      count,
+      cut: count < events.length,
+      last: events[count - 1]!,
+      events: { no: 1, wireType: WireType.LengthDelimited, data: bytes.subarray(1) },
+    };
   }
+}
+
+/** A LoadResponse or ReadLogResponse: the other fields from `init`, the events those of `page`. */
+export function pageResponse<Desc extends DescMessage>(schema: Desc, page: EncodedPage, init: MessageInitShape<Desc>): MessageShape<Desc> {
+  const response = create(schema, init);
+  response.$unknown = [page.events];
+  return response;
 }
