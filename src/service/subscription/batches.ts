@@ -8,16 +8,16 @@
 // the budget (an event larger than the budget travels alone).
 //
 // Catch-up (binary, no encoder): each message is encoded here, whole, by the
-// compiled codec (one pass over up to batchEvents events, no per-event buffers)
-// and travels pre-encoded the same way; a message over the byte budget is cut
-// in half and encoded again, which events of ordinary size never need.
+// compiled codec as a Load page is (page-bytes.ts: one pass over up to
+// batchEvents events, cut in half and encoded again only past the byte budget)
+// and travels pre-encoded the same way.
 //
 // JSON: ordinary messages cut by an estimate of their size, encoded by the transport.
 import { create } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import type { Event } from "../../../gen/runlog/v1/event_pb.js";
 import { SubscribeResponseSchema, type SubscribeResponse } from "../../../gen/runlog/v1/event_store_pb.js";
-import { codecFor } from "../../codec/codec.js";
+import { encodedPage } from "../page-bytes.js";
 import { estimateSize } from "./estimate-size.js";
 import type { EventEncoder } from "./shared-encoding.js";
 
@@ -77,7 +77,6 @@ function sharedBatch(parts: readonly Uint8Array[], last: Event): SubscribeRespon
   }
   let body = 0;
   for (const part of parts) body += 1 + varintSize(part.length) + part.length;
-  // The field's bytes as protobuf-es keeps an unknown length-delimited field: length prefix, then data.
   const data = Buffer.allocUnsafe(varintSize(body) + body);
   let at = writeVarint(data, 0, body);
   for (const part of parts) {
@@ -86,9 +85,15 @@ function sharedBatch(parts: readonly Uint8Array[], last: Event): SubscribeRespon
     data.set(part, at);
     at += part.length;
   }
+  const message = eventsResponse(data);
+  if (parts.length === 1) lastSingle = { event: last, bytes: parts[0]!, message };
+  return message;
+}
+
+/** A SubscribeResponse whose `events` field (1) is `data`: the EventBatch's length, then the EventBatch. */
+function eventsResponse(data: Uint8Array): SubscribeResponse {
   const message = create(SubscribeResponseSchema);
   message.$unknown = [{ no: eventsField, wireType: WireType.LengthDelimited, data }];
-  if (parts.length === 1) lastSingle = { event: last, bytes: parts[0]!, message };
   return message;
 }
 let lastSingle: { readonly event: Event; readonly bytes: Uint8Array; readonly message: SubscribeResponse } | undefined;
@@ -106,36 +111,24 @@ function writeVarint(into: Uint8Array, at: number, n: number): number {
   return at;
 }
 
-const responseCodec = codecFor(SubscribeResponseSchema);
-
-/** Messages encoded here, whole; each within the byte budget unless it holds a single larger event. */
-function* encodedBatches(events: readonly Event[], limits: BatchLimits): Generator<readonly [SubscribeResponse, Event]> {
-  for (let start = 0; start < events.length; ) {
-    let count = Math.min(limits.batchEvents, events.length - start);
-    for (;;) {
-      const slice = events.slice(start, start + count);
-      const bytes = responseCodec.encode({ message: { case: "events", value: { events: slice } } });
-      if (count > 1 && bytes.length > limits.batchBytes) {
-        count = Math.ceil(count / 2);
-        continue;
-      }
-      yield [preEncoded(bytes), slice[count - 1]!];
-      start += count;
-      break;
-    }
-  }
-}
-
 /**
- * A SubscribeResponse that carries the bytes of an encoded one as an unknown field:
- * its first byte is the tag of field 1 (events, length-delimited), the rest is
- * what protobuf-es keeps as that field's data (the length prefix, then the batch).
+ * Messages encoded here, whole (encodedPage: one encoding, halved only past the
+ * budget); each within the byte budget unless it holds a single larger event.
  */
-function preEncoded(response: Uint8Array): SubscribeResponse {
-  if (response[0] !== ((eventsField << 3) | WireType.LengthDelimited)) throw new Error("not an encoded SubscribeResponse with events");
-  const message = create(SubscribeResponseSchema);
-  message.$unknown = [{ no: eventsField, wireType: WireType.LengthDelimited, data: response.subarray(1) }];
-  return message;
+function* encodedBatches(events: readonly Event[], limits: BatchLimits): Generator<readonly [SubscribeResponse, Event]> {
+  // Room for the response's own tag and length around the EventBatch.
+  const budget = limits.batchBytes - 6;
+  for (let start = 0; start < events.length; ) {
+    const page = encodedPage(events.slice(start, start + limits.batchEvents), budget);
+    // page.events.data is the EventBatch after its first tag byte.
+    const batchLength = 1 + page.events.data.length;
+    const data = Buffer.allocUnsafe(varintSize(batchLength) + batchLength);
+    let at = writeVarint(data, 0, batchLength);
+    data[at++] = (eventsField << 3) | WireType.LengthDelimited;
+    data.set(page.events.data, at);
+    yield [eventsResponse(data), page.last];
+    start += page.count;
+  }
 }
 
 /** Ordinary messages; `expansion`: how much larger than protobuf the wire form is (JSON spells out names: 4). */
