@@ -48,11 +48,10 @@ function compile(schema: DescMessage): Codec<DescMessage> {
       compiled: { reason },
     };
   }
-  const decode = compileDecoder(messages);
-  const encode = compileEncoder(messages);
+  // The compiled functions themselves, no wrapper: they run for every message of the hot paths.
   return {
-    decode: (bytes) => decode(bytes) as MessageShape<DescMessage>,
-    encode: (message) => encode(message),
+    decode: compileDecoder(messages) as Codec<DescMessage>["decode"],
+    encode: compileEncoder(messages),
     compiled: true,
   };
 }
