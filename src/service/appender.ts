@@ -35,6 +35,8 @@ export type Appender = (
   clientExpected: ReadonlyMap<string, bigint>,
   signal: AbortSignal,
   timeLeftMs?: () => number | undefined,
+  /** Each event's encoding as received (AppendOptions.received), when the transport has it. */
+  received?: readonly Uint8Array[],
 ) => Promise<AppendResult>;
 
 /**
@@ -94,7 +96,7 @@ export function createAppender(deps: AppenderDeps): Appender {
     }
   }
 
-  return async (events, clientExpected, signal, timeLeftMs) => {
+  return async (events, clientExpected, signal, timeLeftMs, received) => {
     if (events.length === 0) throw new InvalidArgumentError("events", "must not be empty");
     if (events.length > limits.maxBatchEvents) {
       throw new LimitExceededError("max_batch_events", BigInt(events.length), BigInt(limits.maxBatchEvents));
@@ -105,7 +107,7 @@ export function createAppender(deps: AppenderDeps): Appender {
 
     if (!lifecycleValidation) {
       checkTimeLeft(signal, timeLeftMs);
-      const result = await store.append(events, { expected: clientExpected });
+      const result = await store.append(events, { expected: clientExpected, received });
       if (!result.duplicate) await afterAppend(result);
       return result;
     }
@@ -140,7 +142,7 @@ export function createAppender(deps: AppenderDeps): Appender {
       checkTimeLeft(signal, timeLeftMs);
       let result: AppendResult;
       try {
-        result = await store.append(events, { expected });
+        result = await store.append(events, { expected, received });
       } catch (error) {
         if (error instanceof ConcurrencyConflictError && attempt < maxAttempts && serverNumbered(error.runId, events, clientExpected)) {
           continue; // the run moved since validation; validate against the new history

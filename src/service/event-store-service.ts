@@ -16,6 +16,7 @@ import type { EventStore } from "../store/event-store.js";
 import { createAppender } from "./appender.js";
 import { toConnectError } from "./error-mapping.js";
 import { encodedPage, fittingCount, pageResponse } from "./page-bytes.js";
+import { receivedElements } from "./received-bytes.js";
 import {
   checkNames,
   checkNotNegative,
@@ -80,7 +81,8 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
         checkNotNegative(request.expectedLastSequence, "expected_last_sequence");
         expected.set(event.runId, request.expectedLastSequence);
       }
-      const result = await append([event], expected, context.signal, context.timeoutMs);
+      const received = receivedElements(request, 1, 1); // AppendRequest.event
+      const result = await append([event], expected, context.signal, context.timeoutMs, received);
       return { event: result.events[0], duplicate: result.duplicate };
     },
 
@@ -92,7 +94,8 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
         if (expected.has(e.runId)) throw new InvalidArgumentError(`expected[${i}].run_id`, "is given twice");
         expected.set(e.runId, e.lastSequence);
       });
-      const result = await append(request.events, expected, context.signal, context.timeoutMs);
+      const received = receivedElements(request, 1, request.events.length); // AppendBatchRequest.events
+      const result = await append(request.events, expected, context.signal, context.timeoutMs, received);
       return { events: [...result.events], duplicate: result.duplicate };
     },
 

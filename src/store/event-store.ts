@@ -17,6 +17,14 @@ export interface EventFilter {
 export interface AppendOptions {
   /** Expected last sequence per run, checked atomically with the write. 0n: the run must not exist. */
   readonly expected?: ReadonlyMap<string, bigint>;
+  /**
+   * Each input event's protobuf encoding as the client sent it, in input order,
+   * when the caller has it (the gRPC port does). A store that keeps events
+   * encoded may keep these bytes, followed by the fields it normalized (a
+   * protobuf reader takes the last value of a field), instead of encoding each
+   * event again. They must be the encodings of exactly the input events.
+   */
+  readonly received?: readonly Uint8Array[];
 }
 
 /** Where one event was stored. */
@@ -86,6 +94,25 @@ export interface RunSummary {
   readonly lastEventAt: Timestamp | undefined;
 }
 
+/**
+ * Stored events as their runlog.v1.Event encoding, for readers that send them
+ * on as they are (the gRPC port's Load, ReadLog and Subscribe catch-up).
+ */
+export interface EncodedEvents {
+  /** Each event's bytes, in order. The store's own memory: read them, never change them. */
+  readonly bytes: readonly Uint8Array[];
+  /** Each event's sequence (loadEncoded) or position (readLogEncoded). */
+  readonly coordinates: readonly bigint[];
+}
+
+export interface EncodedLoadResult extends Omit<LoadResult, "events"> {
+  readonly events: EncodedEvents;
+}
+
+export interface EncodedReadLogResult extends Omit<ReadLogResult, "events"> {
+  readonly events: EncodedEvents;
+}
+
 export interface ListRunsOptions {
   readonly runIdPrefix?: string;
   readonly workflowNames?: readonly string[];
@@ -117,10 +144,17 @@ export interface EventStore {
   append(events: readonly Event[], options?: AppendOptions): Promise<AppendResult>;
   /** A run's events sorted by sequence; empty for an unknown run. */
   load(runId: string, options?: LoadOptions): Promise<LoadResult>;
+  /**
+   * Optional: load() with the events as their stored encoding, for a store
+   * that keeps them encoded (same page, cursor and has_more as load()).
+   */
+  loadEncoded?(runId: string, options?: LoadOptions): Promise<EncodedLoadResult>;
   /** 0n for an empty or unknown run. */
   getLastSequence(runId: string): Promise<bigint>;
   /** The global log by position. */
   readLog(options?: ReadLogOptions): Promise<ReadLogResult>;
+  /** Optional: readLog() with the events as their stored encoding (as loadEncoded). */
+  readLogEncoded?(options?: ReadLogOptions): Promise<EncodedReadLogResult>;
   /** The last committed position, 0n for an empty store. */
   headPosition(): Promise<bigint>;
   listRuns(options?: ListRunsOptions): Promise<ListRunsResult>;

@@ -24,6 +24,7 @@ import {
 import * as grpc from "@grpc/grpc-js";
 import { codecFor } from "../codec/codec.js";
 import type { Logger } from "../logger.js";
+import { rememberReceived } from "../service/received-bytes.js";
 import { detailsAsAny, encodeRpcStatus } from "./grpc-status.js";
 
 export interface GrpcJsAdapterOptions {
@@ -275,7 +276,9 @@ function metadataToHeaders(metadata: grpc.Metadata): Headers {
 
 function parseRequest(method: DescMethod, bytes: Buffer): unknown {
   try {
-    return codecFor(method.input).decode(bytes);
+    const request = codecFor(method.input).decode(bytes);
+    rememberReceived(request as object, bytes);
+    return request;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new ConnectError(`cannot parse ${method.input.typeName}: ${message}`, Code.InvalidArgument);

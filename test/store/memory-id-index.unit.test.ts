@@ -4,25 +4,29 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { v7 as uuidv7 } from "uuid";
-import { EventSchema, type Event } from "../../gen/runlog/v1/event_pb.js";
+import { EventSchema } from "../../gen/runlog/v1/event_pb.js";
 import { EventIdConflictError } from "../../src/errors.js";
 import { createIdIndex } from "../../src/store/memory/id-index.js";
 import { createMemoryEventStore } from "../../src/store/memory/memory-event-store.js";
 import { contextUpdated, stepStarted, workflowStarted } from "../support/events.js";
 
-const withId = (id: string): Event => create(EventSchema, { id, runId: "r" });
 
 describe("memory ID index", () => {
   it("finds every assigned ID by binary search and every client ID, and nothing else", () => {
     const index = createIdIndex();
     const assigned = Array.from({ length: 5_000 }, () => uuidv7());
     const given = Array.from({ length: 50 }, (_, i) => `00000000-0000-4000-8000-${i.toString().padStart(12, "0")}`);
+    const at = new Map<string, number>();
     for (let i = 0; i < assigned.length; i++) {
-      index.add(withId(assigned[i]!), true);
-      if (i % 100 === 0) index.add(withId(given[i / 100]!), false);
+      index.add(assigned[i]!, at.size, true);
+      at.set(assigned[i]!, at.size);
+      if (i % 100 === 0) {
+        index.add(given[i / 100]!, at.size, false);
+        at.set(given[i / 100]!, at.size);
+      }
     }
     expect(index.size).toBe(assigned.length + given.length);
-    for (const id of [...assigned, ...given]) expect(index.get(id)?.id).toBe(id);
+    for (const id of [...assigned, ...given]) expect(index.get(id)).toBe(at.get(id));
     expect(index.get(uuidv7())).toBeUndefined();
     expect(index.get("ffffffff-ffff-7fff-bfff-ffffffffffff")).toBeUndefined();
     expect(index.get("00000000-0000-0000-0000-000000000000")).toBeUndefined();
@@ -33,10 +37,10 @@ describe("memory ID index", () => {
     const late = "01950000-0000-7000-8000-000000000001";
     const early = "01940000-0000-7000-8000-000000000001";
     const later = "01960000-0000-7000-8000-000000000001";
-    index.add(withId(late), true);
-    index.add(withId(early), true);
-    index.add(withId(later), true);
-    for (const id of [late, early, later]) expect(index.get(id)?.id).toBe(id);
+    index.add(late, 0, true);
+    index.add(early, 1, true);
+    index.add(later, 2, true);
+    expect([late, early, later].map((id) => index.get(id))).toEqual([0, 1, 2]);
     expect(index.size).toBe(3);
   });
 });

@@ -1,20 +1,24 @@
 // In-memory EventStore: the embedded default (ARCHITECTURE §7).
 //
 // Layout, chosen for a low per-event overhead and O(1) lookups:
-// - `log`: every stored event, indexed by position - 1 (positions are 1-based and gapless);
-// - per run, `events` indexed by sequence - 1 (sequences are 1-based and gapless);
-// - `byId`: event ID → stored event, for idempotent retries and ID conflicts
+// - `log`: every stored event as its protobuf encoding, indexed by position - 1
+//   (positions are 1-based and gapless), with its type, step name and run in
+//   typed columns (encoded-log.ts: bytes are not the garbage collector's work,
+//   objects were, and more so the more the store held);
+// - per run, `indexes`: the log index of each of its events, by sequence - 1
+//   (sequences are 1-based and gapless);
+// - `byId`: event ID → log index, for idempotent retries and ID conflicts
 //   (id-index.ts: store-assigned IDs in a sorted array, client-given ones in a Map).
-// The stored objects are the normalized copies made by prepareBatch; reads return
-// them (in fresh arrays), so callers must treat returned events as immutable.
-// Sub-messages of appended events (payload, output, timestamp, metadata) are not
-// deep-copied either: after append() the store owns them and the caller must not
-// mutate them (a gRPC request's decoded messages are never touched again anyway).
+// load() and readLog() return fresh decoded copies; loadEncoded() and
+// readLogEncoded() the stored bytes, which the gRPC port sends as they are.
+// append() returns the normalized events it encoded as `stored`; the store
+// keeps no reference to them (nor to the caller's sub-messages).
 //
 // Concurrency: Node runs one call at a time, and append() has no await between
 // its checks and its mutation, so no interleaving of calls can break an invariant
 // and no reader ever sees half a batch.
 import type { Event } from "../../../gen/runlog/v1/event_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { UnavailableError } from "../../errors.js";
 import { initialRunStatus, trackRunStatus, type RunStatusTrack } from "../../events/run-status.js";
 import { validateRunId } from "../../events/validate.js";
@@ -24,21 +28,21 @@ import type {
   AppendListener,
   AppendOptions,
   AppendResult,
+  EncodedEvents,
   EventStore,
   ListRunsOptions,
   ListRunsResult,
   LoadOptions,
-  LoadResult,
   ReadLogOptions,
-  ReadLogResult,
   RunSummary,
 } from "../event-store.js";
 import { checkExpectedSequence, numberRunEvents } from "../expected-sequence.js";
-import { compileFilter, type EventPredicate } from "../filter.js";
+import { compileFieldFilter, type FieldPredicate } from "../filter.js";
 import { resolveRetry } from "../idempotency.js";
 import { decodeRunPageToken, encodeRunPageToken, nonNegative, pageLimit, runPageSize } from "../paging.js";
 import { prepareBatch } from "../prepare.js";
 import type { SnapshotStore } from "../snapshot-store.js";
+import { createEncodedLog } from "./encoded-log.js";
 import { createIdIndex } from "./id-index.js";
 import { createMemorySnapshotStore } from "./memory-snapshot-store.js";
 
@@ -56,12 +60,27 @@ export interface MemoryEventStoreOptions {
 
 interface RunRecord {
   readonly runId: string;
-  /** Indexed by sequence - 1. */
-  readonly events: Event[];
+  /** Its index in `runs`, kept in the log's run column. */
+  readonly number: number;
+  /** The log index of each of its events, by sequence - 1. */
+  readonly indexes: number[];
   /** From the run's first workflow.started; "" before it. */
   workflowName: string;
   started: boolean;
   readonly status: RunStatusTrack;
+  firstEventAt: Timestamp | undefined;
+  lastEventAt: Timestamp | undefined;
+}
+
+/**
+ * A page of a scanned range, as offsets k in that range: for a run, k is the
+ * event's sequence - 1; for the log, its position - 1.
+ */
+interface ScanPage {
+  readonly ks: number[];
+  /** The offset of the last event examined; -1 when none was. */
+  readonly lastExamined: number;
+  readonly hasMore: boolean;
 }
 
 export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): EventStore {
@@ -69,8 +88,10 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
   const onListenerError = options.onListenerError;
   const innerSnapshots = options.snapshots ?? createMemorySnapshotStore();
 
-  const log: Event[] = [];
+  const log = createEncodedLog();
   const runs = new Map<string, RunRecord>();
+  /** By RunRecord.number. */
+  const runList: RunRecord[] = [];
   const byId = createIdIndex();
   /** Run IDs in creation order; sorted lazily (and cheaply: TimSort on a sorted prefix) by listRuns. */
   const runIds: string[] = [];
@@ -80,6 +101,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
   let closed = false;
 
   const workflowOf = (runId: string): string => runs.get(runId)?.workflowName ?? "";
+  const runAt = (index: number): RunRecord => runList[log.run(index)]!;
 
   function assertOpen(): void {
     if (closed) throw new UnavailableError("the event store is closed");
@@ -87,7 +109,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
 
   function lastSequenceOf(runId: string): bigint {
     const run = runs.get(runId);
-    return run === undefined ? 0n : BigInt(run.events.length);
+    return run === undefined ? 0n : BigInt(run.indexes.length);
   }
 
   function appendNow(input: readonly Event[], appendOptions: AppendOptions | undefined): AppendResult {
@@ -95,16 +117,17 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     // 1. Validate and normalize (copies; nothing stored yet).
     const batch = prepareBatch(input, appendOptions, limits);
     const events = batch.events;
+    const received = appendOptions?.received?.length === input.length ? appendOptions.received : undefined;
 
     // 2. Idempotent retry? Decided from the stored events.
-    let anyKnownId = false;
-    const found: (Event | undefined)[] = new Array(events.length);
+    let found: (Event | undefined)[] | undefined;
     for (let i = 0; i < events.length; i++) {
-      const stored = batch.clientIds[i] ? byId.get(events[i]!.id) : undefined;
-      found[i] = stored;
-      if (stored !== undefined) anyKnownId = true;
+      const index = batch.clientIds[i] ? byId.get(events[i]!.id) : undefined;
+      if (index === undefined) continue;
+      found ??= new Array(events.length);
+      found[i] = log.decode(index);
     }
-    if (anyKnownId) {
+    if (found !== undefined) {
       const original = resolveRetry(batch, found);
       if (original !== undefined) return { events: original, duplicate: true };
     }
@@ -130,14 +153,17 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       const event = events[i]!;
       if (run === undefined || run.runId !== event.runId) run = runFor(event.runId);
       event.runId = run.runId; // one string per run, not one per decoded event
-      log.push(event);
-      event.position = BigInt(log.length);
-      run.events.push(event);
-      byId.add(event, !batch.clientIds[i]);
+      const index = log.length;
+      event.position = BigInt(index + 1);
+      log.push(event, run.number, received?.[i], input[i]);
+      run.indexes.push(index);
+      byId.add(event.id, index, !batch.clientIds[i]);
       if (!run.started && event.payload.case === "workflowStarted") {
         run.started = true;
         run.workflowName = event.payload.value.workflowName;
       }
+      run.firstEventAt ??= event.timestamp;
+      run.lastEventAt = event.timestamp;
       trackRunStatus(run.status, event);
       appended[i] = { id: event.id, runId: event.runId, sequence: event.sequence, position: event.position };
     }
@@ -150,8 +176,18 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
   function runFor(runId: string): RunRecord {
     let run = runs.get(runId);
     if (run === undefined) {
-      run = { runId, events: [], workflowName: "", started: false, status: initialRunStatus() };
+      run = {
+        runId,
+        number: runList.length,
+        indexes: [],
+        workflowName: "",
+        started: false,
+        status: initialRunStatus(),
+        firstEventAt: undefined,
+        lastEventAt: undefined,
+      };
       runs.set(runId, run);
+      runList.push(run);
       if (runIdsSorted && runIds.length > 0 && runIds[runIds.length - 1]! > runId) runIdsSorted = false;
       runIds.push(runId);
     }
@@ -173,76 +209,88 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     }
   }
 
-  function loadNow(runId: string, loadOptions: LoadOptions | undefined): LoadResult {
+  /** The page of one run's events a load() asks for: their log indexes and sequences, and the cursor. */
+  function loadPage(runId: string, loadOptions: LoadOptions | undefined) {
     assertOpen();
     validateRunId(runId, "run_id", limits);
     const after = nonNegative(loadOptions?.afterSequence ?? 0n, "after_sequence");
     const limit = pageLimit(loadOptions?.limit, limits);
     const filter = loadOptions?.filter;
-    const predicate = filter && compileFilter({ types: filter.types, stepNames: filter.stepNames });
-    const events = runs.get(runId)?.events ?? [];
-    const start = Math.min(Number(after), events.length);
-    const page = scan(events, start, events.length, limit, predicate);
+    const predicate = filter && compileFieldFilter({ types: filter.types, stepNames: filter.stepNames });
+    const indexes = runs.get(runId)?.indexes ?? [];
+    const start = Math.min(Number(after), indexes.length);
+    const page = scan((k) => indexes[k]!, start, indexes.length, limit, predicate);
     return {
-      events: page.events,
-      nextAfterSequence: page.lastExamined === undefined ? after : page.lastExamined.sequence,
+      indexes: page.ks.map((k) => indexes[k]!),
+      sequences: page.ks,
+      nextAfterSequence: page.lastExamined < 0 ? after : BigInt(page.lastExamined + 1),
       hasMore: page.hasMore,
     };
   }
 
-  function readLogNow(readOptions: ReadLogOptions | undefined): ReadLogResult {
+  function readLogPage(readOptions: ReadLogOptions | undefined) {
     assertOpen();
     const head = log.length;
     const after = nonNegative(readOptions?.afterPosition ?? 0n, "after_position");
     const to = nonNegative(readOptions?.toPosition ?? 0n, "to_position");
     const limit = pageLimit(readOptions?.limit, limits);
-    const predicate = compileFilter(readOptions?.filter);
+    const predicate = compileFieldFilter(readOptions?.filter);
     const end = to === 0n ? head : Math.min(Number(to), head);
     const start = Math.min(Number(after), end);
-    const page = scan(log, start, end, limit, predicate);
+    const page = scan((k) => k, start, end, limit, predicate);
     return {
-      events: page.events,
-      nextAfterPosition: page.lastExamined === undefined ? after : page.lastExamined.position,
+      indexes: page.ks,
+      nextAfterPosition: page.lastExamined < 0 ? after : BigInt(page.lastExamined + 1),
       hasMore: page.hasMore,
       headPosition: BigInt(head),
     };
   }
 
   /**
-   * The matching events of source[start, end), at most `limit` of them.
-   * lastExamined: the last event returned when the page is full, otherwise the
-   * last event of the range (so a filtered reader skips what did not match).
-   * hasMore: whether another matching event follows in the range.
+   * The matching events of the range start … end - 1 (`at`: an offset's log
+   * index), at most `limit` of them. lastExamined: the last event returned when
+   * the page is full, otherwise the last of the range (so a filtered reader
+   * skips what did not match). hasMore: whether another matching event follows.
    */
   function scan(
-    source: readonly Event[],
+    at: (k: number) => number,
     start: number,
     end: number,
     limit: number,
-    predicate: EventPredicate | undefined,
-  ): { events: Event[]; lastExamined: Event | undefined; hasMore: boolean } {
-    if (start >= end) return { events: [], lastExamined: undefined, hasMore: false };
+    predicate: FieldPredicate | undefined,
+  ): ScanPage {
+    if (start >= end) return { ks: [], lastExamined: -1, hasMore: false };
     if (predicate === undefined) {
       const stop = Math.min(end, start + limit);
-      return { events: source.slice(start, stop), lastExamined: source[stop - 1], hasMore: stop < end };
+      const ks: number[] = new Array(stop - start);
+      for (let k = start; k < stop; k++) ks[k - start] = k;
+      return { ks, lastExamined: stop - 1, hasMore: stop < end };
     }
-    const events: Event[] = [];
-    let i = start;
-    for (; i < end && events.length < limit; i++) {
-      const event = source[i]!;
-      if (predicate(event, workflowOf)) events.push(event);
-    }
-    if (events.length < limit) return { events, lastExamined: source[end - 1], hasMore: false };
+    const matches = (k: number): boolean => {
+      const index = at(k);
+      return predicate(log.type(index), log.stepName(index), runAt(index).runId, workflowOf);
+    };
+    const ks: number[] = [];
+    let k = start;
+    for (; k < end && ks.length < limit; k++) if (matches(k)) ks.push(k);
+    if (ks.length < limit) return { ks, lastExamined: end - 1, hasMore: false };
     let hasMore = false;
-    for (; i < end; i++) {
-      if (predicate(source[i]!, workflowOf)) {
+    for (; k < end; k++) {
+      if (matches(k)) {
         hasMore = true;
         break;
       }
     }
     // A full page with nothing after it: the whole range was examined.
-    return { events, lastExamined: hasMore ? events[events.length - 1] : source[end - 1], hasMore };
+    return { ks, lastExamined: hasMore ? ks[ks.length - 1]! : end - 1, hasMore };
   }
+
+  const decoded = (indexes: readonly number[]): Event[] => indexes.map((index) => log.decode(index));
+  /** The events at `indexes` as stored; `offsets`: their sequences or positions - 1. */
+  const encoded = (indexes: readonly number[], offsets: readonly number[]): EncodedEvents => ({
+    bytes: indexes.map((index) => log.bytes(index)),
+    coordinates: offsets.map((k) => BigInt(k + 1)),
+  });
 
   function listRunsNow(listOptions: ListRunsOptions | undefined): ListRunsResult {
     assertOpen();
@@ -293,7 +341,16 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       return appendNow(events, appendOptions);
     },
     async load(runId, loadOptions) {
-      return loadNow(runId, loadOptions);
+      const page = loadPage(runId, loadOptions);
+      return { events: decoded(page.indexes), nextAfterSequence: page.nextAfterSequence, hasMore: page.hasMore };
+    },
+    async loadEncoded(runId, loadOptions) {
+      const page = loadPage(runId, loadOptions);
+      return {
+        events: encoded(page.indexes, page.sequences),
+        nextAfterSequence: page.nextAfterSequence,
+        hasMore: page.hasMore,
+      };
     },
     async getLastSequence(runId) {
       assertOpen();
@@ -301,7 +358,12 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       return lastSequenceOf(runId);
     },
     async readLog(readOptions) {
-      return readLogNow(readOptions);
+      const { indexes, ...page } = readLogPage(readOptions);
+      return { ...page, events: decoded(indexes) };
+    },
+    async readLogEncoded(readOptions) {
+      const { indexes, ...page } = readLogPage(readOptions);
+      return { ...page, events: encoded(indexes, indexes) };
     },
     async headPosition() {
       assertOpen();
@@ -326,15 +388,13 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
 }
 
 function summarize(run: RunRecord): RunSummary {
-  const events = run.events;
-  const last = events[events.length - 1];
   return {
     runId: run.runId,
     workflowName: run.workflowName,
     status: run.status.status,
-    lastSequence: BigInt(events.length),
-    firstEventAt: events[0]?.timestamp,
-    lastEventAt: last?.timestamp,
+    lastSequence: BigInt(run.indexes.length),
+    firstEventAt: run.firstEventAt,
+    lastEventAt: run.lastEventAt,
   };
 }
 

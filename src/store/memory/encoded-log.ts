@@ -1,0 +1,225 @@
+// The memory store's events, held as their protobuf encoding (runlog.v1.Event,
+// the bytes every binary reader is sent) in a few large buffers, with the
+// fields reads filter on in typed columns.
+//
+// Held as decoded objects, each event was some thirty heap objects that lived
+// forever: every one was copied twice by the young-generation collector and
+// marked again by every full collection, so an append cost more the more the
+// store held (AppendBatch of 1,000 fell from 230,000 to 117,000 events/s within
+// 7 s of one run, bench/OPTIMISATIONS.md "bytes-first memory store"). Bytes in
+// buffers are not scanned by the collector at all, and Load, ReadLog and
+// Subscribe send them as they are; in-process readers get decoded copies.
+import { EventSchema, type Event, type EventType } from "../../../gen/runlog/v1/event_pb.js";
+import { codecFor } from "../../codec/codec.js";
+
+const eventCodec = codecFor(EventSchema);
+
+/** Buffers start small (an empty store stays small) and double up to this size. */
+const largestSlab = 4 * 1024 * 1024;
+const firstSlab = 64 * 1024;
+
+/** A column of unsigned 32-bit integers that grows by doubling. */
+class Column {
+  private values = new Uint32Array(1024);
+  get(index: number): number {
+    return this.values[index]!;
+  }
+  set(index: number, value: number): void {
+    if (index >= this.values.length) {
+      const grown = new Uint32Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[index] = value;
+  }
+}
+
+export interface EncodedLog {
+  /** Events held; event i has position i + 1. */
+  readonly length: number;
+  /**
+   * Stores `event` (sequence and position already set) at the next index;
+   * `run`: the index of its run, for run(). With `received`, the encoding of
+   * `source` as the client sent it (`event` is `source` normalized), keeps those
+   * bytes and writes after them only the fields normalizing changed.
+   */
+  push(event: Event, run: number, received?: Uint8Array, source?: Event): void;
+  /** The stored bytes of event `index`: a view of the log's memory, never to be changed. */
+  bytes(index: number): Uint8Array;
+  /** A fresh decoded copy of event `index`. */
+  decode(index: number): Event;
+  type(index: number): EventType;
+  stepName(index: number): string;
+  run(index: number): number;
+}
+
+export function createEncodedLog(): EncodedLog {
+  const slabs: Buffer[] = [];
+  let slab = Buffer.alloc(0);
+  let used = 0;
+  const slabOf = new Column();
+  const offsetOf = new Column();
+  const lengthOf = new Column();
+  const typeOf = new Column();
+  const runOf = new Column();
+  /** Step names are short, repeated strings (the decoder interns them): one pointer each. */
+  const stepNames: string[] = [];
+  let length = 0;
+
+  function room(bytes: number): void {
+    if (slab.length - used >= bytes) return;
+    const size = Math.max(bytes, Math.min(largestSlab, slab.length * 2 || firstSlab));
+    slab = Buffer.allocUnsafeSlow(size); // only the bytes written are ever read
+    slabs.push(slab);
+    used = 0;
+  }
+
+  function record(index: number, offset: number, size: number, event: Event, run: number): void {
+    slabOf.set(index, slabs.length - 1);
+    offsetOf.set(index, offset);
+    lengthOf.set(index, size);
+    typeOf.set(index, event.type);
+    runOf.set(index, run);
+    stepNames.push(event.stepName);
+  }
+
+  function bytes(index: number): Uint8Array {
+    const offset = offsetOf.get(index);
+    return slabs[slabOf.get(index)]!.subarray(offset, offset + lengthOf.get(index));
+  }
+
+  return {
+    get length() {
+      return length;
+    },
+    push(event, run, received, source) {
+      const index = length++;
+      // Top-level unknown fields are dropped by normalizing: then the received bytes are not the event.
+      if (received !== undefined && source !== undefined && source.$unknown === undefined) {
+        room(received.length + normalizedRoom(event));
+        slab.set(received, used);
+        const end = writeNormalized(slab, used + received.length, source, event);
+        if (end >= 0) {
+          record(index, used, end - used, event, run);
+          used = end;
+          return;
+        }
+      }
+      const encoded = eventCodec.encode(event);
+      room(encoded.length);
+      slab.set(encoded, used);
+      record(index, used, encoded.length, event, run);
+      used += encoded.length;
+    },
+    bytes,
+    decode: (index) => eventCodec.decode(bytes(index)),
+    type: (index) => typeOf.get(index) as EventType,
+    stepName: (index) => stepNames[index]!,
+    run: (index) => runOf.get(index),
+  };
+}
+
+// The fields of `event` that normalizing `source` changed (prepare.ts: id,
+// sequence, version, type, a missing timestamp) and the position, written after
+// the bytes `source` was received as, make the whole decode as `event`: a
+// protobuf reader keeps the last value of a scalar field. The timestamp is only
+// written where the source had none (a message field would be merged). Written
+// here rather than by the codec, which for these few fields took 0.35 µs an
+// event, more than copying the received bytes.
+
+const tagId = (1 << 3) | 2;
+const tagSequence = 3 << 3;
+const tagVersion = 4 << 3;
+const tagType = 5 << 3;
+const tagTimestamp = (8 << 3) | 2;
+const tagPosition = 10 << 3;
+
+/** At most the bytes writeNormalized writes for `event`. */
+function normalizedRoom(event: Event): number {
+  return 3 * event.id.length + 96;
+}
+
+/**
+ * Writes the normalized fields at `at` in `into` (room made by normalizedRoom)
+ * and returns where they end; -1 when a value is beyond these simple writers
+ * (then nothing written counts and the caller encodes the event whole).
+ */
+function writeNormalized(into: Buffer, at: number, source: Event, event: Event): number {
+  if (event.id !== source.id) {
+    into[at++] = tagId;
+    at = string(into, at, event.id);
+  }
+  if (event.sequence !== source.sequence) {
+    if (event.sequence < 1n || event.sequence > maxSafe) return -1;
+    into[at++] = tagSequence;
+    at = varint(into, at, Number(event.sequence));
+  }
+  if (event.version !== source.version) {
+    if (event.version < 1) return -1;
+    into[at++] = tagVersion;
+    at = varint(into, at, event.version);
+  }
+  if (event.type !== source.type) {
+    if (event.type < 1) return -1;
+    into[at++] = tagType;
+    at = varint(into, at, event.type);
+  }
+  if (source.timestamp === undefined && event.timestamp !== undefined) {
+    const { seconds, nanos } = event.timestamp;
+    if (seconds < 1n || seconds > maxSafe || nanos < 0 || event.timestamp.$unknown !== undefined) return -1;
+    const s = Number(seconds);
+    const body = 1 + varintSize(s) + (nanos === 0 ? 0 : 1 + varintSize(nanos));
+    into[at++] = tagTimestamp;
+    into[at++] = body;
+    into[at++] = 1 << 3;
+    at = varint(into, at, s);
+    if (nanos !== 0) {
+      into[at++] = 2 << 3;
+      at = varint(into, at, nanos);
+    }
+  }
+  if (event.position < 1n || event.position > maxSafe) return -1;
+  into[at++] = tagPosition;
+  return varint(into, at, Number(event.position));
+}
+
+/** A length-prefixed UTF-8 string; ASCII up to 127 characters (UUIDs) without a call into the runtime. */
+function string(into: Buffer, at: number, value: string): number {
+  const n = value.length;
+  if (n < 128) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 128) break;
+      into[at + 1 + i] = c;
+    }
+    if (i === n) {
+      into[at] = n;
+      return at + 1 + n;
+    }
+  }
+  const size = Buffer.byteLength(value);
+  at = varint(into, at, size);
+  return at + into.write(value, at, size, "utf8");
+}
+
+const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A non-negative integer up to 2^53 as a varint. */
+function varint(into: Uint8Array, at: number, n: number): number {
+  while (n > 127) {
+    into[at++] = (n % 128) | 128;
+    n = Math.floor(n / 128);
+  }
+  into[at++] = n;
+  return at;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n > 127) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
