@@ -15,7 +15,7 @@ import type { Reconstructor } from "../reconstruct/reconstructor.js";
 import type { EventStore } from "../store/event-store.js";
 import { createAppender } from "./appender.js";
 import { toConnectError } from "./error-mapping.js";
-import { encodedPage, fittingCount, pageResponse } from "./page-bytes.js";
+import { encodedPage, fittingCount, pageResponse, storedPage } from "./page-bytes.js";
 import { receivedElements } from "./received-bytes.js";
 import {
   checkNames,
@@ -109,13 +109,22 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
         ...(filter.types && { types: filter.types }),
         ...(filter.stepNames && { stepNames: filter.stepNames }),
       };
-      const result = await store.load(request.runId, {
-        afterSequence: request.afterSequence,
-        limit,
-        ...(runFilter && { filter: runFilter }),
-      });
+      const options = { afterSequence: request.afterSequence, limit, ...(runFilter && { filter: runFilter }) };
+      const binary = encodingOf(context) === "binary";
+      if (binary && store.loadEncoded !== undefined) {
+        // The events as the store keeps them, never decoded here.
+        const stored = await store.loadEncoded(request.runId, options);
+        const { bytes, coordinates } = stored.events;
+        if (bytes.length === 0) return { nextAfterSequence: stored.nextAfterSequence, hasMore: stored.hasMore };
+        const page = storedPage(bytes);
+        return pageResponse(LoadResponseSchema, page, {
+          nextAfterSequence: page.cut ? coordinates[page.count - 1]! : stored.nextAfterSequence,
+          hasMore: page.cut || stored.hasMore,
+        });
+      }
+      const result = await store.load(request.runId, options);
       const events = result.events;
-      if (encodingOf(context) === "binary" && events.length > 0) {
+      if (binary && events.length > 0) {
         const page = encodedPage(events);
         return pageResponse(LoadResponseSchema, page, {
           nextAfterSequence: page.cut ? page.last.sequence : result.nextAfterSequence,
@@ -137,14 +146,28 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
     async readLog(request, context) {
       const limit = pageLimit(request.limit, "limit", limits);
       const filter = toStoreFilter(request.filter, "filter", limits);
-      const result = await store.readLog({
+      const options = {
         afterPosition: request.afterPosition,
         ...(request.toPosition !== 0n && { toPosition: request.toPosition }),
         limit,
         ...(filter && { filter }),
-      });
+      };
+      const binary = encodingOf(context) === "binary";
+      if (binary && store.readLogEncoded !== undefined) {
+        const stored = await store.readLogEncoded(options);
+        const { bytes, coordinates } = stored.events;
+        const { nextAfterPosition, hasMore, headPosition } = stored;
+        if (bytes.length === 0) return { nextAfterPosition, hasMore, headPosition };
+        const page = storedPage(bytes);
+        return pageResponse(ReadLogResponseSchema, page, {
+          nextAfterPosition: page.cut ? coordinates[page.count - 1]! : nextAfterPosition,
+          hasMore: page.cut || hasMore,
+          headPosition,
+        });
+      }
+      const result = await store.readLog(options);
       const events = result.events;
-      if (encodingOf(context) === "binary" && events.length > 0) {
+      if (binary && events.length > 0) {
         const page = encodedPage(events);
         return pageResponse(ReadLogResponseSchema, page, {
           nextAfterPosition: page.cut ? page.last.position : result.nextAfterPosition,

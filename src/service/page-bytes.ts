@@ -28,19 +28,22 @@ export function fittingCount(events: readonly Event[], budget = pageBytes): numb
   return events.length;
 }
 
-export interface EncodedPage {
+export interface BytesPage {
   /** How many of the events, from the first, the page holds (at least one). */
   readonly count: number;
-  /** Whether the page holds fewer events than it was given (then has_more, and the cursor is `last`'s). */
+  /** Whether the page holds fewer events than it was given (then has_more, and the cursor is the last one's). */
   readonly cut: boolean;
-  /** The last event the page holds. */
-  readonly last: Event;
   /**
    * Those events as field 1 (`repeated Event events`) of a LoadResponse or
    * ReadLogResponse, in the shape protobuf-es keeps unknown fields in: set it as
    * the response's $unknown and both transports write the bytes as they are.
    */
   readonly events: UnknownField;
+}
+
+export interface EncodedPage extends BytesPage {
+  /** The last event the page holds. */
+  readonly last: Event;
 }
 
 const batchCodec = codecFor(EventBatchSchema);
@@ -69,8 +72,47 @@ export function encodedPage(events: readonly Event[], budget = pageBytes): Encod
   }
 }
 
+/**
+ * The first of `events` (at least one), already encoded (a store's
+ * loadEncoded / readLogEncoded), that fit in `budget` bytes: copied into one
+ * buffer, as encodedPage's result.
+ */
+export function storedPage(events: readonly Uint8Array[], budget = pageBytes): BytesPage {
+  let count = 0;
+  let size = 0;
+  for (; count < events.length; count++) {
+    const record = 1 + varintSize(events[count]!.length) + events[count]!.length;
+    if (count > 0 && size + record > budget) break;
+    size += record;
+  }
+  const data = Buffer.allocUnsafe(size - 1);
+  let at = -1; // the first record's tag is not in `data`
+  for (let i = 0; i < count; i++) {
+    const bytes = events[i]!;
+    if (at >= 0) data[at] = eventsTag;
+    at = writeVarint(data, at + 1, bytes.length);
+    data.set(bytes, at);
+    at += bytes.length;
+  }
+  return { count, cut: count < events.length, events: { no: 1, wireType: WireType.LengthDelimited, data } };
+}
+
+export function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+/** Writes `n` (below 2^32) as a varint at `at`; returns where it ends. */
+export function writeVarint(into: Uint8Array, at: number, n: number): number {
+  while (n > 0x7f) {
+    into[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  into[at++] = n;
+  return at;
+}
+
 /** A LoadResponse or ReadLogResponse: the other fields from `init`, the events those of `page`. */
-export function pageResponse<Desc extends DescMessage>(schema: Desc, page: EncodedPage, init: MessageInitShape<Desc>): MessageShape<Desc> {
+export function pageResponse<Desc extends DescMessage>(schema: Desc, page: BytesPage, init: MessageInitShape<Desc>): MessageShape<Desc> {
   const response = create(schema, init);
   response.$unknown = [page.events];
   return response;

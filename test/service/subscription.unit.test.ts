@@ -1,9 +1,10 @@
 // The subscription's parts in isolation: the bounded live buffer and the batch framing.
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { EventType, type Event } from "../../gen/runlog/v1/event_pb.js";
-import { SubscribeResponseSchema } from "../../gen/runlog/v1/event_store_pb.js";
-import { eventBatches } from "../../src/service/subscription/batches.js";
+import { EventBatchSchema, LoadResponseSchema, SubscribeResponseSchema } from "../../gen/runlog/v1/event_store_pb.js";
+import { pageResponse, storedPage } from "../../src/service/page-bytes.js";
+import { eventBatches, storedBatches } from "../../src/service/subscription/batches.js";
 import { createSharedEncoder, encodeEvent } from "../../src/service/subscription/shared-encoding.js";
 import { createLiveFeed } from "../../src/service/subscription/live-feed.js";
 import { createMemoryEventStore } from "../../src/store/memory/memory-event-store.js";
@@ -98,6 +99,34 @@ describe("event batches", () => {
     expect(small.map(([, last]) => last.sequence).at(-1)).toBe(10n);
     // An event larger than the budget travels alone.
     expect([...eventBatches(events.slice(0, 3), "binary", { batchEvents: 100, batchBytes: 10 })]).toHaveLength(3);
+  });
+
+  it("binary from stored bytes (catch-up of a store that keeps them): batches within the count and byte budget", () => {
+    const bytes = events.map((e) => encodeEvent(e));
+    const coordinates = events.map((e) => e.sequence);
+    const batches = [...storedBatches(bytes, coordinates, { batchEvents: 4, batchBytes: 10_000 })];
+    expect(batches.map(([, last]) => last)).toEqual([4n, 8n, 10n]);
+    const decoded = batches.map(([message]) => fromBinary(SubscribeResponseSchema, toBinary(SubscribeResponseSchema, message)));
+    expect(decoded.flatMap((m) => (m.message.case === "events" ? m.message.value.events : []))).toEqual(events);
+    const small = [...storedBatches(bytes, coordinates, { batchEvents: 100, batchBytes: 300 })];
+    expect(small.length).toBeGreaterThanOrEqual(4);
+    for (const [message] of small) expect(toBinary(SubscribeResponseSchema, message).length).toBeLessThan(300 + 20);
+    expect(small.at(-1)![1]).toBe(10n);
+    expect([...storedBatches(bytes.slice(0, 3), coordinates, { batchEvents: 100, batchBytes: 10 })]).toHaveLength(3);
+    expect([...storedBatches([], [], { batchEvents: 4, batchBytes: 10_000 })]).toHaveLength(0);
+  });
+
+  it("a Load page from stored bytes: the events that fit the exact budget, at least one", () => {
+    const bytes = events.map((e) => encodeEvent(e));
+    const whole = storedPage(bytes);
+    expect(whole).toMatchObject({ count: 10, cut: false });
+    const response = pageResponse(LoadResponseSchema, whole, { hasMore: false });
+    expect(fromBinary(LoadResponseSchema, toBinary(LoadResponseSchema, response)).events).toEqual(events);
+    const budget = toBinary(EventBatchSchema, create(EventBatchSchema, { events: events.slice(0, 3) })).length;
+    const cut = storedPage(bytes, budget);
+    expect(cut).toMatchObject({ count: 3, cut: true });
+    expect(storedPage(bytes, budget - 1).count).toBe(2);
+    expect(storedPage(bytes, 1)).toMatchObject({ count: 1, cut: true });
   });
 
   it("binary, live: a one-event batch of the same shared bytes is one message, handed to every subscriber", () => {

@@ -17,7 +17,7 @@ import { create } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import type { Event } from "../../../gen/runlog/v1/event_pb.js";
 import { SubscribeResponseSchema, type SubscribeResponse } from "../../../gen/runlog/v1/event_store_pb.js";
-import { encodedPage } from "../page-bytes.js";
+import { encodedPage, varintSize, writeVarint } from "../page-bytes.js";
 import { estimateSize } from "./estimate-size.js";
 import type { EventEncoder } from "./shared-encoding.js";
 
@@ -75,6 +75,36 @@ function sharedBatch(parts: readonly Uint8Array[], last: Event): SubscribeRespon
   if (parts.length === 1 && lastSingle !== undefined && lastSingle.event === last && lastSingle.bytes === parts[0]) {
     return lastSingle.message;
   }
+  const message = assembled(parts);
+  if (parts.length === 1) lastSingle = { event: last, bytes: parts[0]!, message };
+  return message;
+}
+
+/**
+ * Messages of events the store keeps encoded (catch-up from loadEncoded /
+ * readLogEncoded), cut as live batches are; each with the coordinate of its last event.
+ */
+export function* storedBatches(
+  events: readonly Uint8Array[],
+  coordinates: readonly bigint[],
+  limits: BatchLimits,
+): Generator<readonly [SubscribeResponse, bigint]> {
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < events.length; i++) {
+    const size = events[i]!.length;
+    if (i > start && (i - start >= limits.batchEvents || bytes + size > limits.batchBytes)) {
+      yield [assembled(events.slice(start, i)), coordinates[i - 1]!];
+      start = i;
+      bytes = 0;
+    }
+    bytes += size + 6;
+  }
+  if (start < events.length) yield [assembled(events.slice(start)), coordinates[events.length - 1]!];
+}
+
+/** The message for events whose bytes are `parts`, assembled in one buffer. */
+function assembled(parts: readonly Uint8Array[]): SubscribeResponse {
   let body = 0;
   for (const part of parts) body += 1 + varintSize(part.length) + part.length;
   const data = Buffer.allocUnsafe(varintSize(body) + body);
@@ -85,9 +115,7 @@ function sharedBatch(parts: readonly Uint8Array[], last: Event): SubscribeRespon
     data.set(part, at);
     at += part.length;
   }
-  const message = eventsResponse(data);
-  if (parts.length === 1) lastSingle = { event: last, bytes: parts[0]!, message };
-  return message;
+  return eventsResponse(data);
 }
 
 /** A SubscribeResponse whose `events` field (1) is `data`: the EventBatch's length, then the EventBatch. */
@@ -97,19 +125,6 @@ function eventsResponse(data: Uint8Array): SubscribeResponse {
   return message;
 }
 let lastSingle: { readonly event: Event; readonly bytes: Uint8Array; readonly message: SubscribeResponse } | undefined;
-
-function varintSize(n: number): number {
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-}
-
-function writeVarint(into: Uint8Array, at: number, n: number): number {
-  while (n > 0x7f) {
-    into[at++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  into[at++] = n;
-  return at;
-}
 
 /**
  * Messages encoded here, whole (encodedPage: one encoding, halved only past the

@@ -14,9 +14,9 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Event } from "../../../gen/runlog/v1/event_pb.js";
 import type { SubscribeResponseSchema } from "../../../gen/runlog/v1/event_store_pb.js";
-import type { EventFilter, EventStore } from "../../store/event-store.js";
+import type { EncodedEvents, EventFilter, EventStore } from "../../store/event-store.js";
 import { compileFilter } from "../../store/filter.js";
-import { eventBatches, type Encoding } from "./batches.js";
+import { eventBatches, storedBatches, type Encoding } from "./batches.js";
 import { createLiveFeed } from "./live-feed.js";
 import { encodeEvent, type EventEncoder } from "./shared-encoding.js";
 import { createWorkflowNames, type WorkflowNames } from "./workflow-names.js";
@@ -71,10 +71,19 @@ interface Page {
   readonly hasMore: boolean;
 }
 
+/** A page of events as the store keeps them encoded. */
+interface StoredPage {
+  readonly events: EncodedEvents;
+  readonly next: bigint;
+  readonly hasMore: boolean;
+}
+
 interface Scope {
   coordinate(event: Event): bigint;
   inScope(event: Event): boolean;
   read(after: bigint, limit: number): Promise<Page>;
+  /** read() with the events as stored, when the store keeps them encoded. */
+  readonly readStored: ((after: bigint, limit: number) => Promise<StoredPage>) | undefined;
   head(): Promise<bigint>;
   /** What the store's read did not filter and the subscription must: undefined when nothing. */
   readonly residual: ((event: Event) => boolean | Promise<boolean>) | undefined;
@@ -92,6 +101,13 @@ function allRunsScope(store: EventStore, filter: EventFilter | undefined): Scope
       const next = result.hasMore ? result.nextAfterPosition : max(result.nextAfterPosition, result.headPosition);
       return { events: result.events, next, hasMore: result.hasMore };
     },
+    readStored:
+      store.readLogEncoded &&
+      (async (after, limit) => {
+        const result = await store.readLogEncoded!({ afterPosition: after, limit, ...(filter && { filter }) });
+        const next = result.hasMore ? result.nextAfterPosition : max(result.nextAfterPosition, result.headPosition);
+        return { events: result.events, next, hasMore: result.hasMore };
+      }),
     head: () => store.headPosition(),
     residual: undefined, // readLog applies every filter field
   };
@@ -117,6 +133,12 @@ function runScope(
       const result = await store.load(runId, { afterSequence: after, limit, ...(loadFilter && { filter: loadFilter }) });
       return { events: result.events, next: result.nextAfterSequence, hasMore: result.hasMore };
     },
+    readStored:
+      store.loadEncoded &&
+      (async (after, limit) => {
+        const result = await store.loadEncoded!(runId, { afterSequence: after, limit, ...(loadFilter && { filter: loadFilter }) });
+        return { events: result.events, next: result.nextAfterSequence, hasMore: result.hasMore };
+      }),
     head: () => store.getLastSequence(runId),
     residual,
   };
@@ -168,6 +190,8 @@ export async function* runSubscription(
     accept: accept && ((event) => accept(event, () => "")),
   });
 
+  const readStored = spec.encoding === "binary" && scope.residual === undefined ? scope.readStored : undefined;
+
   // cursor: every coordinate up to here has been delivered or skipped.
   // emitted: the coordinate the client was last told about (event, caught_up, checkpoint, fell_behind).
   let cursor = 0n;
@@ -201,20 +225,33 @@ export async function* runSubscription(
       for (;;) {
         signal.throwIfAborted();
         if (!feed.attached) feed.attach();
-        const page = await scope.read(cursor, options.pageEvents);
-        signal.throwIfAborted();
-        let events = page.events;
-        if (scope.residual !== undefined && events.length > 0) {
-          const kept: Event[] = [];
-          for (const event of events) {
-            const m = scope.residual(event);
-            if (typeof m === "boolean" ? m : await m) kept.push(event);
+        let page: { readonly next: bigint; readonly hasMore: boolean };
+        if (readStored !== undefined) {
+          // Binary, nothing left to filter here: the stored bytes are sent as they are.
+          const stored = await readStored(cursor, options.pageEvents);
+          signal.throwIfAborted();
+          for (const [message, last] of storedBatches(stored.events.bytes, stored.events.coordinates, options)) {
+            yield message;
+            mark(last);
           }
-          events = kept;
-        }
-        for (const [message, last] of eventBatches(events, spec.encoding, options)) {
-          yield message;
-          mark(scope.coordinate(last));
+          page = stored;
+        } else {
+          const read = await scope.read(cursor, options.pageEvents);
+          signal.throwIfAborted();
+          let events = read.events;
+          if (scope.residual !== undefined && events.length > 0) {
+            const kept: Event[] = [];
+            for (const event of events) {
+              const m = scope.residual(event);
+              if (typeof m === "boolean" ? m : await m) kept.push(event);
+            }
+            events = kept;
+          }
+          for (const [message, last] of eventBatches(events, spec.encoding, options)) {
+            yield message;
+            mark(scope.coordinate(last));
+          }
+          page = read;
         }
         cursor = max(cursor, page.next);
         if (!page.hasMore && !feed.overflowed && feed.attached) break;
