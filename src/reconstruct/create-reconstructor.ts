@@ -3,7 +3,7 @@
 // validation at append time from a bounded cache of the runs' latest states.
 //
 // Snapshots (adr/0001, adr/0004): saved when a run's sequence reaches a multiple of
-// `snapshotEvery`, beside the events (store.snapshots), tagged with the reducer
+// `snapshotEvery` (fewer of them for a run whose state is large), beside the events (store.snapshots), tagged with the reducer
 // version. A snapshot that does not decode, disagrees with its key, or was written
 // by another reducer version is ignored: the state is rebuilt by a full replay.
 // Snapshot problems never fail a read or an append; they go to onSnapshotError.
@@ -27,6 +27,12 @@ import { toRunState } from "./to-run-state.js";
 
 /** Default snapshot interval in events (adr/0004). */
 export const defaultSnapshotEvery = 100;
+/**
+ * Default bytes of snapshot per event it saves replaying (adr/0004): a due snapshot
+ * is skipped while fewer events than the run's last snapshot's size / this have
+ * passed since that snapshot.
+ */
+export const defaultSnapshotBytesPerEvent = 32;
 /** Default number of runs whose latest state is cached for validateAppend. */
 export const defaultCacheSize = 1_000;
 
@@ -44,6 +50,13 @@ export interface ReconstructorOptions {
    * events. 0 saves none (existing snapshots are still read). Default 100.
    */
   readonly snapshotEvery?: number;
+  /**
+   * …unless the run's last snapshot was large: then a multiple is skipped while
+   * fewer than (its size in bytes / this) events have passed since it, so that
+   * encoding a run's snapshots costs at most about this many bytes per event
+   * appended, however large the state. 0: every multiple. Default 32.
+   */
+  readonly snapshotBytesPerEvent?: number;
   /** The reducer version snapshots are written and read with. Default currentReducerVersion. */
   readonly reducerVersion?: number;
   /** Runs whose latest state is kept in memory. 0 disables the cache. Default 1,000. */
@@ -59,9 +72,22 @@ const maxLoadLimit = 10_000n;
 export function createReconstructor(options: ReconstructorOptions): Reconstructor {
   const store = options.store;
   const snapshotEvery = BigInt(nonNegativeInteger(options.snapshotEvery ?? defaultSnapshotEvery, "snapshotEvery"));
+  const bytesPerEvent = BigInt(
+    nonNegativeInteger(options.snapshotBytesPerEvent ?? defaultSnapshotBytesPerEvent, "snapshotBytesPerEvent"),
+  );
   const reducerVersion = nonNegativeInteger(options.reducerVersion ?? currentReducerVersion, "reducerVersion");
   const cache = createLruCache<string, RunModel>(nonNegativeInteger(options.cacheSize ?? defaultCacheSize, "cacheSize"));
   const onSnapshotError = options.onSnapshotError;
+  /** The last snapshot saved of each recently appended run: its sequence and size. */
+  const lastSaved = createLruCache<string, { readonly sequence: bigint; readonly bytes: bigint }>(
+    nonNegativeInteger(options.cacheSize ?? defaultCacheSize, "cacheSize"),
+  );
+
+  /** Whether a snapshot at `sequence` comes too soon after the run's last one, for the size of that one. */
+  function tooSoon(runId: string, sequence: bigint): boolean {
+    const last = lastSaved.get(runId);
+    return bytesPerEvent > 0n && last !== undefined && sequence > last.sequence && (sequence - last.sequence) * bytesPerEvent < last.bytes;
+  }
 
   function report(error: unknown, operation: SnapshotErrorContext["operation"], runId: string, sequence: bigint): void {
     try {
@@ -156,6 +182,7 @@ export function createReconstructor(options: ReconstructorOptions): Reconstructo
   async function save(runId: string, sequence: bigint, state: Uint8Array): Promise<void> {
     try {
       await store.snapshots.save({ runId, sequence, reducerVersion, state });
+      lastSaved.set(runId, { sequence, bytes: BigInt(state.length) });
     } catch (error) {
       report(error, "save", runId, sequence);
     }
@@ -181,7 +208,7 @@ export function createReconstructor(options: ReconstructorOptions): Reconstructo
     const last = events[events.length - 1]!.sequence;
     // The highest multiple of snapshotEvery this batch reaches, if it reaches one.
     const due = snapshotEvery > 0n ? last - (last % snapshotEvery) : 0n;
-    const wanted = due > 0n && due >= first ? due : 0n;
+    const wanted = due > 0n && due >= first && !tooSoon(runId, due) ? due : 0n;
     const cached = cache.get(runId);
     if (cached === undefined || cached.lastSequence < first - 1n) {
       // Not cached, or behind (another batch's afterAppend has not run yet): the next

@@ -28,7 +28,7 @@ function longHistory(length: number, runId = run): Event[] {
 }
 
 /** A memory store whose snapshots are recorded (and can be made to fail). */
-function setup(options: { snapshotEvery?: number; cacheSize?: number; reducerVersion?: number } = {}) {
+function setup(options: { snapshotEvery?: number; snapshotBytesPerEvent?: number; cacheSize?: number; reducerVersion?: number } = {}) {
   const saved: StoredSnapshot[] = [];
   const inner = createMemorySnapshotStore();
   const faults = { save: false, latest: false };
@@ -45,7 +45,8 @@ function setup(options: { snapshotEvery?: number; cacheSize?: number; reducerVer
   };
   const store = createMemoryEventStore({ snapshots });
   const errors: Array<[unknown, SnapshotErrorContext]> = [];
-  const reconstructor = createReconstructor({ store, ...options, onSnapshotError: (e, c) => errors.push([e, c]) });
+  // Snapshots at every multiple unless a test asks for the size rule.
+  const reconstructor = createReconstructor({ store, snapshotBytesPerEvent: 0, ...options, onSnapshotError: (e, c) => errors.push([e, c]) });
   return { store, reconstructor, saved, snapshots: inner, faults, errors };
 }
 
@@ -85,7 +86,7 @@ describe("getRunState", () => {
     expect(saved.map((s) => s.sequence)).toEqual([10n, 20n]);
     expect(saved.every((s) => s.reducerVersion === currentReducerVersion && s.runId === run)).toBe(true);
 
-    const fresh = createReconstructor({ store, snapshotEvery: 10 });
+    const fresh = createReconstructor({ store, snapshotEvery: 10, snapshotBytesPerEvent: 0 });
     const latest = await fresh.getRunState(run);
     expect([latest.snapshotSequence, latest.replayedEvents]).toEqual([20n, 5]);
     expectSameState(latest.state, stateOf(run, history));
@@ -104,7 +105,7 @@ describe("getRunState", () => {
 
   it("pages through long tails", async () => {
     const store = createMemoryEventStore({ limits: { ...(await import("../../src/limits.js")).defaultLimits, maxPageEvents: 7 } });
-    const reconstructor = createReconstructor({ store, snapshotEvery: 0 });
+    const reconstructor = createReconstructor({ store, snapshotEvery: 0, snapshotBytesPerEvent: 0 });
     const history = longHistory(40);
     await store.append(history);
     expectSameState((await reconstructor.getRunState(run)).state, stateOf(run, history));
@@ -116,7 +117,7 @@ describe("getRunState", () => {
     const history = longHistory(12);
     await appendAll(store, reconstructor, history);
     expect(saved).toHaveLength(2);
-    const newer = createReconstructor({ store, snapshotEvery: 5, reducerVersion: currentReducerVersion + 1 });
+    const newer = createReconstructor({ store, snapshotEvery: 5, snapshotBytesPerEvent: 0, reducerVersion: currentReducerVersion + 1 });
     const result = await newer.getRunState(run);
     expect(result.snapshotSequence).toBe(0n);
     expect(result.replayedEvents).toBe(12);
@@ -300,7 +301,7 @@ describe("validateAppend", () => {
     const { store, reconstructor } = setup({ snapshotEvery: 10 });
     const history = longHistory(23);
     await appendAll(store, reconstructor, history);
-    const restarted = createReconstructor({ store, snapshotEvery: 10 });
+    const restarted = createReconstructor({ store, snapshotEvery: 10, snapshotBytesPerEvent: 0 });
     expect(await restarted.validateAppend([b.workflowCompleted(run)])).toEqual(new Map([[run, 23n]]));
     await expect(restarted.validateAppend([b.workflowStarted(run)])).rejects.toMatchObject({ rule: "workflow-started-once" });
   });
@@ -359,6 +360,35 @@ describe("afterAppend", () => {
     expect(saved.map((s) => s.sequence)).toEqual([4n, 8n, 12n]);
   });
 
+  it("skips multiples while the events since the last snapshot are fewer than its size / snapshotBytesPerEvent", async () => {
+    // Every step distinct, with an output: the state (and so each snapshot) keeps growing.
+    const events: Event[] = [b.workflowStarted(run, { workflowName: "wide" })];
+    for (let i = 0; events.length < 400; i++) {
+      events.push(b.stepStarted(run, {}, { stepName: `step-${i}` }));
+      events.push(b.stepCompleted(run, {}, { stepName: `step-${i}`, output: { i, text: "x".repeat(40) } }));
+    }
+    const { store, reconstructor, saved } = setup({ snapshotEvery: 10, snapshotBytesPerEvent: 32 });
+    await appendAll(store, reconstructor, numbered(events));
+    const sequences = saved.map((s) => s.sequence);
+    expect(sequences[0]).toBe(10n);
+    for (let i = 1; i < saved.length; i++) {
+      const gap = saved[i]!.sequence - saved[i - 1]!.sequence;
+      expect(gap % 10n).toBe(0n); // still at multiples of snapshotEvery
+      expect(gap * 32n).toBeGreaterThanOrEqual(BigInt(saved[i - 1]!.state.length)); // never sooner than its size allows
+      expect((gap - 10n) * 32n).toBeLessThan(BigInt(saved[i - 1]!.state.length)); // and at the first multiple that it allows
+    }
+    expect(saved.length).toBeLessThan(20); // not all 40 multiples
+    const fresh = createReconstructor({ store });
+    for (const asOf of [9n, 10n, 155n, 400n]) {
+      expectSameState((await fresh.getRunState(run, asOf)).state, stateOf(run, numbered(events).slice(0, Number(asOf))));
+    }
+    // A state smaller than snapshotEvery × 32 bytes is snapshotted at every multiple.
+    const small = setup({ snapshotEvery: 100, snapshotBytesPerEvent: 32 });
+    await appendAll(small.store, small.reconstructor, longHistory(301), 50);
+    expect(small.saved.map((s) => s.sequence)).toEqual([100n, 200n, 300n]);
+    expect(small.saved[0]!.state.length).toBeLessThan(100 * 32);
+  });
+
   it("saves one snapshot, at the highest multiple, for a batch crossing several", async () => {
     const { store, reconstructor, saved } = setup({ snapshotEvery: 3 });
     const history = longHistory(20);
@@ -367,7 +397,7 @@ describe("afterAppend", () => {
     await appendAll(store, reconstructor, history.slice(11, 13), 2); // 12, 13: reaches 12
     await appendAll(store, reconstructor, history.slice(13, 14)); // 14: none
     expect(saved.map((s) => s.sequence)).toEqual([9n, 12n]);
-    const fresh = createReconstructor({ store, snapshotEvery: 3 });
+    const fresh = createReconstructor({ store, snapshotEvery: 3, snapshotBytesPerEvent: 0 });
     expectSameState((await fresh.getRunState(run, 10n)).state, stateOf(run, history.slice(0, 10)));
     expect((await fresh.getRunState(run, 8n)).snapshotSequence).toBe(0n);
   });
@@ -377,7 +407,7 @@ describe("afterAppend", () => {
     const history = longHistory(16);
     await appendAll(store, reconstructor, history, 3);
     expect(saved.map((s) => s.sequence)).toEqual([5n, 10n, 15n]);
-    const fresh = createReconstructor({ store, snapshotEvery: 5 });
+    const fresh = createReconstructor({ store, snapshotEvery: 5, snapshotBytesPerEvent: 0 });
     expectSameState((await fresh.getRunState(run)).state, stateOf(run, history));
 
     const unvalidated = setup({ snapshotEvery: 5 });
@@ -468,6 +498,7 @@ describe("options", () => {
     const store = createMemoryEventStore();
     expect(() => createReconstructor({ store, snapshotEvery: -1 })).toThrow(RangeError);
     expect(() => createReconstructor({ store, snapshotEvery: 1.5 })).toThrow(/snapshotEvery/);
+    expect(() => createReconstructor({ store, snapshotBytesPerEvent: -1 })).toThrow(/snapshotBytesPerEvent/);
     expect(() => createReconstructor({ store, cacheSize: Number.NaN })).toThrow(/cacheSize/);
     expect(() => createReconstructor({ store, reducerVersion: -2 })).toThrow(/reducerVersion/);
   });

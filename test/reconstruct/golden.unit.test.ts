@@ -20,7 +20,7 @@ describe.each(fixtures)("golden history %s", (name) => {
 
   it("reconstructs to the expected state through the store, with and without snapshots", async () => {
     const store = createMemoryEventStore();
-    const writer = createReconstructor({ store, snapshotEvery: 4 });
+    const writer = createReconstructor({ store, snapshotEvery: 4, snapshotBytesPerEvent: 0 });
     // Appended in recorded order, one event at a time, with lifecycle validation.
     for (const event of fixture.events) {
       const stored = await appendChecked(store, writer, [{ ...event, sequence: 0n, position: 0n }]);
