@@ -23,23 +23,22 @@ export function receivedElements(message: object, field: number, count: number):
   const bytes = received.get(message);
   if (bytes === undefined) return undefined;
   const elements: Uint8Array[] = [];
+  const wanted = (field << 3) | WireType.LengthDelimited;
+  const end = bytes.length;
   let pos = 0;
-  const varint = (): number => {
-    let result = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
+  while (pos < end) {
+    // The tag, then the value it announces; a varint longer than 5 bytes is not one of ours.
+    let tag = 0;
+    for (let shift = 0; ; shift += 7) {
       const b = bytes[pos++];
-      if (b === undefined) return -1;
-      result += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return result;
+      if (b === undefined || shift > 28) return undefined;
+      tag += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
     }
-    return -1;
-  };
-  while (pos < bytes.length) {
-    const tag = varint();
-    if (tag < 0) return undefined;
-    switch (tag % 8) {
+    switch (tag & 7) {
       case WireType.Varint:
-        if (varint() < 0) return undefined;
+        while (pos < end && bytes[pos]! >= 0x80) pos++;
+        pos++;
         break;
       case WireType.Bit64:
         pos += 8;
@@ -48,9 +47,15 @@ export function receivedElements(message: object, field: number, count: number):
         pos += 4;
         break;
       case WireType.LengthDelimited: {
-        const length = varint();
-        if (length < 0 || pos + length > bytes.length) return undefined;
-        if (Math.floor(tag / 8) === field) elements.push(bytes.subarray(pos, pos + length));
+        let length = 0;
+        for (let shift = 0; ; shift += 7) {
+          const b = bytes[pos++];
+          if (b === undefined || shift > 28) return undefined;
+          length += (b & 0x7f) * 2 ** shift;
+          if (b < 0x80) break;
+        }
+        if (pos + length > end) return undefined;
+        if (tag === wanted) elements.push(bytes.subarray(pos, pos + length));
         pos += length;
         break;
       }
@@ -58,5 +63,5 @@ export function receivedElements(message: object, field: number, count: number):
         return undefined; // groups: not in runlog's messages
     }
   }
-  return pos === bytes.length && elements.length === count ? elements : undefined;
+  return pos === end && elements.length === count ? elements : undefined;
 }

@@ -8,7 +8,6 @@ import type { Event } from "../../gen/runlog/v1/event_pb.js";
 import { InvalidArgumentError, LimitExceededError } from "../errors.js";
 import { eventField, validateEvent, validateRunId } from "../events/validate.js";
 import type { Limits } from "../limits.js";
-import { compactTimestamp, compactValue, flat } from "./compact.js";
 import type { AppendOptions } from "./event-store.js";
 
 export interface PreparedBatch {
@@ -53,14 +52,13 @@ export function prepareBatch(input: readonly Event[], options: AppendOptions | u
       sequence: source.sequence,
       version: source.version === 0 ? 1 : source.version,
       type,
-      stepName: flat(source.stepName),
+      stepName: source.stepName,
       payload: source.payload,
-      output: source.output && compactValue(source.output),
-      timestamp: source.timestamp ? compactTimestamp(source.timestamp) : (now ??= compactTimestamp(timestampNow())),
+      output: source.output,
+      timestamp: source.timestamp ?? (now ??= timestampNow()),
       metadata: source.metadata,
       position: 0n,
     };
-    for (const key in event.metadata) flat(event.metadata[key]!);
     events[i] = event;
     clientIds[i] = source.id !== "";
     clientTimestamps[i] = source.timestamp !== undefined;

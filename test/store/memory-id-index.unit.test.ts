@@ -32,6 +32,22 @@ describe("memory ID index", () => {
     expect(index.get("00000000-0000-0000-0000-000000000000")).toBeUndefined();
   });
 
+  it("keeps an assigned ID that is not a lower-case UUID findable (in the Map), and tells IDs apart by every byte", () => {
+    const index = createIdIndex();
+    const base = "01950000-0000-7000-8000-00000000000";
+    for (let i = 0; i < 10; i++) index.add(`${base}${i}`, i, true);
+    index.add("not-a-uuid", 10, true);
+    index.add("01950000-0000-7000-8000-0000000000AA", 11, true);
+    expect(index.size).toBe(12);
+    expect(Array.from({ length: 10 }, (_, i) => index.get(`${base}${i}`))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(index.get("not-a-uuid")).toBe(10);
+    expect(index.get("01950000-0000-7000-8000-0000000000AA")).toBe(11);
+    expect(index.get("01950000-0000-7000-8000-0000000000aa")).toBeUndefined();
+    expect(index.get(`${base}a`)).toBeUndefined();
+    expect(index.get("01950000-0000-7000-8000-00000000000g")).toBeUndefined();
+    expect(index.get("01950000-0000-7000-8000+000000000001")).toBeUndefined();
+  });
+
   it("keeps an assigned ID that sorts before the last one (the clock stepped back) findable", () => {
     const index = createIdIndex();
     const late = "01950000-0000-7000-8000-000000000001";

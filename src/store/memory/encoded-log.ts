@@ -11,28 +11,14 @@
 // Subscribe send them as they are; in-process readers get decoded copies.
 import { EventSchema, type Event, type EventType } from "../../../gen/runlog/v1/event_pb.js";
 import { codecFor } from "../../codec/codec.js";
+import { flat } from "../compact.js";
+import { Column } from "./column.js";
 
 const eventCodec = codecFor(EventSchema);
 
 /** Buffers start small (an empty store stays small) and double up to this size. */
 const largestSlab = 4 * 1024 * 1024;
 const firstSlab = 64 * 1024;
-
-/** A column of unsigned 32-bit integers that grows by doubling. */
-class Column {
-  private values = new Uint32Array(1024);
-  get(index: number): number {
-    return this.values[index]!;
-  }
-  set(index: number, value: number): void {
-    if (index >= this.values.length) {
-      const grown = new Uint32Array(this.values.length * 2);
-      grown.set(this.values);
-      this.values = grown;
-    }
-    this.values[index] = value;
-  }
-}
 
 export interface EncodedLog {
   /** Events held; event i has position i + 1. */
@@ -62,8 +48,10 @@ export function createEncodedLog(): EncodedLog {
   const lengthOf = new Column();
   const typeOf = new Column();
   const runOf = new Column();
-  /** Step names are short, repeated strings (the decoder interns them): one pointer each. */
+  /** Step names repeat: each distinct one once, and its number per event. */
   const stepNames: string[] = [];
+  const stepNumbers = new Map<string, number>();
+  const stepOf = new Column();
   let length = 0;
 
   function room(bytes: number): void {
@@ -80,7 +68,12 @@ export function createEncodedLog(): EncodedLog {
     lengthOf.set(index, size);
     typeOf.set(index, event.type);
     runOf.set(index, run);
-    stepNames.push(event.stepName);
+    let step = stepNumbers.get(event.stepName);
+    if (step === undefined) {
+      step = stepNames.push(flat(event.stepName)) - 1;
+      stepNumbers.set(event.stepName, step);
+    }
+    stepOf.set(index, step);
   }
 
   function bytes(index: number): Uint8Array {
@@ -114,7 +107,7 @@ export function createEncodedLog(): EncodedLog {
     bytes,
     decode: (index) => eventCodec.decode(bytes(index)),
     type: (index) => typeOf.get(index) as EventType,
-    stepName: (index) => stepNames[index]!,
+    stepName: (index) => stepNames[stepOf.get(index)]!,
     run: (index) => runOf.get(index),
   };
 }

@@ -6,10 +6,14 @@
 // and a Map holds at most 2^24 entries. But most IDs are assigned by the store
 // itself as UUIDv7s, which runlog generates in increasing order within a
 // process (a millisecond timestamp, then a counter): kept in the order they
-// were stored they are already sorted, and a lookup is a binary search. Only
-// client-given IDs — and a server-assigned one that does not sort after the
-// last (the clock stepped back) — go to the Map. IDs are compared as stored:
-// lower-case (prepareBatch normalizes them).
+// were stored they are already sorted, and a lookup is a binary search. They
+// are kept as their 16 bytes in one buffer: as strings they were the last heap
+// object left per stored event, and what made appends slow down as the store
+// grew. Only client-given IDs — and a server-assigned one that does not sort
+// after the last (the clock stepped back) — go to the Map. IDs are compared as
+// stored: lower-case (prepareBatch normalizes them), and the bytes of
+// lower-case UUIDs sort as their text does.
+import { Column } from "./column.js";
 
 export interface IdIndex {
   /** The log index of the event stored with `id`. */
@@ -21,18 +25,30 @@ export interface IdIndex {
 
 export function createIdIndex(): IdIndex {
   const given = new Map<string, number>();
-  /** Store-assigned IDs in increasing order, and the log index of each. */
-  const sortedIds: string[] = [];
-  const sortedIndexes: number[] = [];
+  /** Store-assigned IDs in increasing order, 16 bytes each, and the log index of each. */
+  let sortedIds = new Uint8Array(16 * 1024);
+  const sortedIndexes = new Column();
+  let count = 0;
+  const probe = new Uint8Array(16);
 
-  function search(id: string): number | undefined {
+  /** Compares probe with the ID at `at`: negative, 0 or positive. */
+  function compare(at: number): number {
+    const base = at * 16;
+    for (let i = 0; i < 16; i++) {
+      const d = probe[i]! - sortedIds[base + i]!;
+      if (d !== 0) return d;
+    }
+    return 0;
+  }
+
+  function search(): number | undefined {
     let low = 0;
-    let high = sortedIds.length - 1;
+    let high = count - 1;
     while (low <= high) {
       const mid = (low + high) >>> 1;
-      const at = sortedIds[mid]!;
-      if (at === id) return sortedIndexes[mid];
-      if (at < id) low = mid + 1;
+      const c = compare(mid);
+      if (c === 0) return sortedIndexes.get(mid);
+      if (c > 0) low = mid + 1;
       else high = mid - 1;
     }
     return undefined;
@@ -40,16 +56,47 @@ export function createIdIndex(): IdIndex {
 
   return {
     get(id) {
-      return given.get(id) ?? search(id);
+      return given.get(id) ?? (parseUuid(id, probe) ? search() : undefined);
     },
     add(id, index, assigned) {
-      if (assigned && (sortedIds.length === 0 || sortedIds[sortedIds.length - 1]! < id)) {
-        sortedIds.push(id);
-        sortedIndexes.push(index);
+      if (assigned && parseUuid(id, probe) && (count === 0 || compare(count - 1) > 0)) {
+        if ((count + 1) * 16 > sortedIds.length) {
+          const grown = new Uint8Array(sortedIds.length * 2);
+          grown.set(sortedIds);
+          sortedIds = grown;
+        }
+        sortedIds.set(probe, count * 16);
+        sortedIndexes.set(count, index);
+        count++;
       } else given.set(id, index);
     },
     get size() {
-      return given.size + sortedIds.length;
+      return given.size + count;
     },
   };
+}
+
+/** Reads a lower-case UUID (8-4-4-4-12 hex digits) into `into`; false for any other text. */
+function parseUuid(id: string, into: Uint8Array): boolean {
+  if (id.length !== 36) return false;
+  let at = 0;
+  for (let i = 0; i < 36; ) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (id.charCodeAt(i) !== 45) return false; // "-"
+      i++;
+      continue;
+    }
+    const high = hexValue(id.charCodeAt(i));
+    const low = hexValue(id.charCodeAt(i + 1));
+    if (high < 0 || low < 0) return false;
+    into[at++] = (high << 4) | low;
+    i += 2;
+  }
+  return true;
+}
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  return -1;
 }
