@@ -357,7 +357,7 @@ function pgSweep(interval: number): BenchCase {
     async setup() {
       const s = await runlogSetup();
       const { createReconstructor } = await import("../../src/reconstruct/create-reconstructor.js");
-      return { ...s, reconstructor: createReconstructor({ store: s.store, snapshotEvery: interval }) };
+      return { ...s, reconstructor: createReconstructor({ store: s.store, snapshotEvery: interval, snapshotBytesPerEvent: 0 }) };
     },
     async run({ store, reconstructor }) {
       const runId = `sweep-${interval}-${tag()}`;

@@ -159,13 +159,16 @@ interface SweepState {
 /** Deterministic pseudo-random as_of sequences, uniform over 1..length. */
 const asOfAt = (i: number, length: number): bigint => BigInt(((i * 2654435761) % length) + 1);
 
-function sweepRead(interval: number): BenchCase {
+/** sizeRule: with the default snapshotBytesPerEvent (a large state is snapshotted less often); else every multiple. */
+function sweepRead(interval: number, sizeRule = false): BenchCase {
   return defineCase<SweepState>({
-    name: `inproc.snapshot-interval.${interval === 0 ? "none" : `n${interval}`}.get-run-state`,
+    name: `inproc.snapshot-interval.${interval === 0 ? "none" : `n${interval}`}${sizeRule ? ".size-rule" : ""}.get-run-state`,
     method:
       interval === 0
         ? "getRunState(runId, asOf) with no snapshots (the baseline of the sweep): asOf uniform over 1..10,000 of a 10,000-event run, so a full replay of 5,000 events on average; memory store; mean per call over ≥ 500 ms"
-        : `getRunState(runId, asOf) with snapshots every ${interval} events, asOf uniform over 1..10,000 of a 10,000-event run (so the tail averages ${interval / 2} events), memory store; mean per call over ≥ 500 ms`,
+        : sizeRule
+          ? `getRunState(runId, asOf) with the default snapshot rule: every ${interval} events unless fewer than the last snapshot's size / 32 bytes have passed since it, asOf uniform over 1..10,000 of a 10,000-event run, memory store; mean per call over ≥ 500 ms`
+          : `getRunState(runId, asOf) with snapshots every ${interval} events (snapshotBytesPerEvent 0), asOf uniform over 1..10,000 of a 10,000-event run (so the tail averages ${interval / 2} events), memory store; mean per call over ≥ 500 ms`,
     metric: "µs/call (mean)",
     better: "lower",
     reps: 3,
@@ -173,7 +176,7 @@ function sweepRead(interval: number): BenchCase {
     async setup(ctx) {
       const store = (await loadMemoryStore())();
       const { createReconstructor } = await loadReconstructor();
-      const reconstructor = createReconstructor({ store, snapshotEvery: interval });
+      const reconstructor = createReconstructor({ store, snapshotEvery: interval, ...(!sizeRule && { snapshotBytesPerEvent: 0 }) });
       const runIds: string[] = [];
       for (let r = 0; r < pick(ctx, 3, 1); r++) {
         runIds.push(`sweep-${r}`);
@@ -282,6 +285,7 @@ export const reconstruct: CorpusGroup = {
     serviceAppend,
     sweepRead(0),
     ...sweepIntervals.flatMap((n) => [sweepRead(n), sweepWrite(n)]),
+    sweepRead(100, true),
   ],
   ratios: [
     { name: "reconstruct 1k: from scratch / from snapshot (speed-up of a snapshot)", numerator: "inproc.reconstruct.from-scratch-1k", denominator: "inproc.reconstruct.from-snapshot" },
