@@ -1,5 +1,8 @@
 // In-process: runlog's in-memory store called directly (no transport), the
 // embedded-use figures of issue 2 and the baseline for every over-the-wire figure.
+// The inproc.memory.* cases use the store's "objects" layout, like for like with
+// emmett's in-memory store (both hold and hand out the appended objects); the
+// inproc.memory-bytes.* ones the default "bytes" layout, which the server runs.
 import type { Event } from "../../gen/runlog/v1/event_pb.js";
 import type { EventStore } from "../../src/store/event-store.js";
 import { defineCase, type CorpusGroup, type RunContext } from "../lib/bench-case.js";
@@ -24,10 +27,15 @@ interface AppendState {
 
 const appendSizes = (ctx: RunContext) => ({ runs: 100, perRun: pick(ctx, 200, 20) });
 
-async function appendSetup(ctx: RunContext): Promise<AppendState> {
+type Layout = "objects" | "bytes";
+const prefix = (layout: Layout) => (layout === "objects" ? "inproc.memory" : "inproc.memory-bytes");
+const layoutNote = (layout: Layout) =>
+  layout === "objects" ? `; the store's "objects" layout (like emmett's)` : `; the store's default "bytes" layout (the server's: events kept encoded, reads decode)`;
+
+async function appendSetup(ctx: RunContext, layout: Layout = "objects"): Promise<AppendState> {
   const createMemoryEventStore = await loadMemoryStore();
   const { runs, perRun } = appendSizes(ctx);
-  return { create: () => createMemoryEventStore(), events: roundRobinEvents(runs, perRun, "run") };
+  return { create: () => createMemoryEventStore({ layout }), events: roundRobinEvents(runs, perRun, "run") };
 }
 
 async function appendSingles(state: AppendState, withExpected: boolean): Promise<number> {
@@ -71,16 +79,16 @@ function appendSingle(withExpected: boolean) {
   });
 }
 
-function appendBatch(size: number) {
+function appendBatch(size: number, layout: Layout = "objects") {
   return defineCase<AppendState & { batches: Event[][] }>({
-    name: `inproc.memory.append.batch.b${size}`,
-    method: `store.append(batch) with batches of ${size} events of one run (100 runs; server-assigned sequences), 20,000 events (2,000 quick) per repetition, fresh store`,
+    name: `${prefix(layout)}.append.batch.b${size}`,
+    method: `store.append(batch) with batches of ${size} events of one run (100 runs; server-assigned sequences), 20,000 events (2,000 quick) per repetition, fresh store${layoutNote(layout)}`,
     metric: "events/s",
     better: "higher",
     interleave: `inproc.append.b${size}`,
     available,
     async setup(ctx) {
-      const s = await appendSetup(ctx);
+      const s = await appendSetup(ctx, layout);
       const { runs } = appendSizes(ctx);
       const total = s.events.length;
       const perRun = Math.max(size, Math.ceil(total / runs));
@@ -112,17 +120,17 @@ interface LoadedStore {
   readonly perRun: number;
 }
 
-function load(perRun: number) {
+function load(perRun: number, layout: Layout = "objects") {
   const label = perRun >= 1000 ? `${perRun / 1000}k` : String(perRun);
   return defineCase<LoadedStore>({
-    name: `inproc.memory.load-${label}`,
-    method: `store.load(runId) of a ${perRun.toLocaleString("en-US")}-event run (whole run in one page), 10 such runs in the store, repeated for ≥ 300 ms`,
+    name: `${prefix(layout)}.load-${label}`,
+    method: `store.load(runId) of a ${perRun.toLocaleString("en-US")}-event run (whole run in one page), 10 such runs in the store, repeated for ≥ 300 ms${layoutNote(layout)}`,
     metric: "events/s",
     better: "higher",
     interleave: `inproc.read-${label}`,
     available,
     async setup() {
-      const store = (await loadMemoryStore())();
+      const store = (await loadMemoryStore())({ layout });
       const runIds: string[] = [];
       for (let r = 0; r < 10; r++) {
         const runId = `load-${r}`;
@@ -151,12 +159,12 @@ function load(perRun: number) {
 
 const readLogPaging = defineCase<LoadedStore>({
   name: "inproc.memory.read-log.page-1000",
-  method: "store.readLog({afterPosition, limit: 1000}) paging through a 100,000-event global log (10,000 quick) from the start to the head",
+  method: `store.readLog({afterPosition, limit: 1000}) paging through a 100,000-event global log (10,000 quick) from the start to the head${layoutNote("objects")}`,
   metric: "events/s",
   better: "higher",
   available,
   async setup(ctx) {
-    const store = (await loadMemoryStore())();
+    const store = (await loadMemoryStore())({ layout: "objects" });
     const runs = pick(ctx, 100, 10);
     for (let r = 0; r < runs; r++) {
       const events = workflowHistory(`log-${r}`, 1000);
@@ -182,5 +190,19 @@ const readLogPaging = defineCase<LoadedStore>({
 
 export const inProcess: CorpusGroup = {
   group: "in-process: memory store",
-  cases: [appendSingle(false), appendSingle(true), appendBatch(100), appendBatch(1000), load(1000), load(10_000), readLogPaging],
+  cases: [
+    appendSingle(false),
+    appendSingle(true),
+    appendBatch(100),
+    appendBatch(1000),
+    appendBatch(1000, "bytes"),
+    load(1000),
+    load(10_000),
+    load(10_000, "bytes"),
+    readLogPaging,
+  ],
+  ratios: [
+    { name: "load 10k in process: bytes layout / objects layout (what decoding every read costs)", numerator: "inproc.memory-bytes.load-10k", denominator: "inproc.memory.load-10k" },
+    { name: "append batch 1000 in process: bytes layout / objects layout (what encoding every event costs)", numerator: "inproc.memory-bytes.append.batch.b1000", denominator: "inproc.memory.append.batch.b1000" },
+  ],
 };

@@ -1,4 +1,4 @@
-// The memory store's events, held as their protobuf encoding (runlog.v1.Event,
+// The memory store's events, held (by default) as their protobuf encoding (runlog.v1.Event,
 // the bytes every binary reader is sent) in a few large buffers, with the
 // fields reads filter on in typed columns.
 //
@@ -20,7 +20,10 @@ const eventCodec = codecFor(EventSchema);
 const largestSlab = 4 * 1024 * 1024;
 const firstSlab = 64 * 1024;
 
-export interface EncodedLog {
+/** How the memory store holds its events: encoded (the default; the server's) or as the objects appended. */
+export type MemoryLayout = "bytes" | "objects";
+
+export interface EventLog {
   /** Events held; event i has position i + 1. */
   readonly length: number;
   /**
@@ -30,16 +33,22 @@ export interface EncodedLog {
    * bytes and writes after them only the fields normalizing changed.
    */
   push(event: Event, run: number, received?: Uint8Array, source?: Event): void;
-  /** The stored bytes of event `index`: a view of the log's memory, never to be changed. */
+  /** Whether bytes() hands out the stored bytes (rather than encoding each time). */
+  readonly encoded: boolean;
+  /** The bytes of event `index`: a view of the log's memory, never to be changed. */
   bytes(index: number): Uint8Array;
-  /** A fresh decoded copy of event `index`. */
-  decode(index: number): Event;
+  /** Event `index`: a fresh decoded copy, or (objects layout) the stored object, never to be changed. */
+  event(index: number): Event;
   type(index: number): EventType;
   stepName(index: number): string;
   run(index: number): number;
 }
 
-export function createEncodedLog(): EncodedLog {
+export function createEventLog(layout: MemoryLayout): EventLog {
+  return layout === "objects" ? createObjectLog() : createEncodedLog();
+}
+
+function createEncodedLog(): EventLog {
   const slabs: Buffer[] = [];
   let slab = Buffer.alloc(0);
   let used = 0;
@@ -104,10 +113,38 @@ export function createEncodedLog(): EncodedLog {
       record(index, used, encoded.length, event, run);
       used += encoded.length;
     },
+    encoded: true,
     bytes,
-    decode: (index) => eventCodec.decode(bytes(index)),
+    event: (index) => eventCodec.decode(bytes(index)),
     type: (index) => typeOf.get(index) as EventType,
     stepName: (index) => stepNames[stepOf.get(index)]!,
+    run: (index) => runOf.get(index),
+  };
+}
+
+/**
+ * The objects layout: the normalized events themselves, handed out to readers
+ * as they are (as emmett's in-memory store does). Reads cost nothing; every
+ * event held is some thirty heap objects the collector keeps walking, which is
+ * why the server does not use it (bench/OPTIMISATIONS.md, "bytes-first memory
+ * store"). For embedding the store in a process that holds few events.
+ */
+function createObjectLog(): EventLog {
+  const events: Event[] = [];
+  const runOf = new Column();
+  return {
+    get length() {
+      return events.length;
+    },
+    push(event, run) {
+      runOf.set(events.length, run);
+      events.push(event);
+    },
+    encoded: false,
+    bytes: (index) => eventCodec.encode(events[index]!),
+    event: (index) => events[index]!,
+    type: (index) => events[index]!.type,
+    stepName: (index) => events[index]!.stepName,
     run: (index) => runOf.get(index),
   };
 }

@@ -13,6 +13,10 @@
 // readLogEncoded() the stored bytes, which the gRPC port sends as they are.
 // append() returns the normalized events it encoded as `stored`; the store
 // keeps no reference to them (nor to the caller's sub-messages).
+// The "objects" layout (options.layout) keeps the normalized events themselves
+// instead and hands them out to readers, who must treat them as immutable;
+// after append() it owns the caller's sub-messages (payload, output, metadata),
+// which the caller must not change. It has no loadEncoded/readLogEncoded.
 //
 // Concurrency: Node runs one call at a time, and append() has no await between
 // its checks and its mutation, so no interleaving of calls can break an invariant
@@ -42,7 +46,7 @@ import { resolveRetry } from "../idempotency.js";
 import { decodeRunPageToken, encodeRunPageToken, nonNegative, pageLimit, runPageSize } from "../paging.js";
 import { prepareBatch } from "../prepare.js";
 import type { SnapshotStore } from "../snapshot-store.js";
-import { createEncodedLog } from "./encoded-log.js";
+import { createEventLog, type MemoryLayout } from "./encoded-log.js";
 import { createIdIndex } from "./id-index.js";
 import { createMemorySnapshotStore } from "./memory-snapshot-store.js";
 
@@ -56,6 +60,12 @@ export interface MemoryEventStoreOptions {
    * go on regardless; by default the error is dropped.
    */
   readonly onListenerError?: (error: unknown) => void;
+  /**
+   * "bytes" (default): events kept encoded, read as decoded copies, and sent by
+   * the gRPC port as they are. "objects": the appended objects kept and handed
+   * out (fast in-process reads, far more heap and garbage-collector work).
+   */
+  readonly layout?: MemoryLayout;
 }
 
 interface RunRecord {
@@ -88,7 +98,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
   const onListenerError = options.onListenerError;
   const innerSnapshots = options.snapshots ?? createMemorySnapshotStore();
 
-  const log = createEncodedLog();
+  const log = createEventLog(options.layout ?? "bytes");
   const runs = new Map<string, RunRecord>();
   /** By RunRecord.number. */
   const runList: RunRecord[] = [];
@@ -125,7 +135,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       const index = batch.clientIds[i] ? byId.get(events[i]!.id) : undefined;
       if (index === undefined) continue;
       found ??= new Array(events.length);
-      found[i] = log.decode(index);
+      found[i] = log.event(index);
     }
     if (found !== undefined) {
       const original = resolveRetry(batch, found);
@@ -285,7 +295,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     return { ks, lastExamined: hasMore ? ks[ks.length - 1]! : end - 1, hasMore };
   }
 
-  const decoded = (indexes: readonly number[]): Event[] => indexes.map((index) => log.decode(index));
+  const decoded = (indexes: readonly number[]): Event[] => indexes.map((index) => log.event(index));
   /** The events at `indexes` as stored; `offsets`: their sequences or positions - 1. */
   const encoded = (indexes: readonly number[], offsets: readonly number[]): EncodedEvents => ({
     bytes: indexes.map((index) => log.bytes(index)),
@@ -336,21 +346,13 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     },
   };
 
-  return {
+  const store: EventStore = {
     async append(events, appendOptions) {
       return appendNow(events, appendOptions);
     },
     async load(runId, loadOptions) {
       const page = loadPage(runId, loadOptions);
       return { events: decoded(page.indexes), nextAfterSequence: page.nextAfterSequence, hasMore: page.hasMore };
-    },
-    async loadEncoded(runId, loadOptions) {
-      const page = loadPage(runId, loadOptions);
-      return {
-        events: encoded(page.indexes, page.sequences),
-        nextAfterSequence: page.nextAfterSequence,
-        hasMore: page.hasMore,
-      };
     },
     async getLastSequence(runId) {
       assertOpen();
@@ -360,10 +362,6 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     async readLog(readOptions) {
       const { indexes, ...page } = readLogPage(readOptions);
       return { ...page, events: decoded(indexes) };
-    },
-    async readLogEncoded(readOptions) {
-      const { indexes, ...page } = readLogPage(readOptions);
-      return { ...page, events: encoded(indexes, indexes) };
     },
     async headPosition() {
       assertOpen();
@@ -383,6 +381,22 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     async close() {
       closed = true;
       listeners = [];
+    },
+  };
+  if (!log.encoded) return store; // the service encodes pages of objects itself
+  return {
+    ...store,
+    async loadEncoded(runId, loadOptions) {
+      const page = loadPage(runId, loadOptions);
+      return {
+        events: encoded(page.indexes, page.sequences),
+        nextAfterSequence: page.nextAfterSequence,
+        hasMore: page.hasMore,
+      };
+    },
+    async readLogEncoded(readOptions) {
+      const { indexes, ...page } = readLogPage(readOptions);
+      return { ...page, events: encoded(indexes, indexes) };
     },
   };
 }
