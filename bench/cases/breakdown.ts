@@ -18,6 +18,7 @@ import { defineCase, type BenchCase, type CorpusGroup } from "../lib/bench-case.
 import { encodeAppend, encodeAppendBatch, forRun, repeatableEvent, runTemplate, workflowBody, workflowHistory, workflowStarted, type RunTemplate } from "../lib/history.js";
 import { loadMemoryStore, loadReconstructor, memoryStoreFile, missing, reconstructorFile } from "../lib/runlog-inproc.js";
 import { codecFor } from "../../src/codec/codec.js";
+import { rememberReceived } from "../../src/service/received-bytes.js";
 import { RunStateSchema } from "../../gen/runlog/v1/run_state_pb.js";
 
 const available = async () => missing(memoryStoreFile, reconstructorFile, "src/service/event-store-service.ts");
@@ -76,7 +77,12 @@ const appendBatchStages = (snapshotEvery?: number) => defineCase<Service & { fir
       for (let b = 1; b < 10; b++) bytes.push(body);
     }
     let t0 = performance.now();
-    const requests = bytes.map((b) => codecFor(AppendBatchRequestSchema).decode(b));
+    // As the gRPC port does: decode, and remember the bytes (the store keeps each event's).
+    const requests = bytes.map((b) => {
+      const request = codecFor(AppendBatchRequestSchema).decode(b);
+      rememberReceived(request, b);
+      return request;
+    });
     const decode = (performance.now() - t0) * 1000;
     let response: Awaited<ReturnType<Service["impl"]["appendBatch"]>> | undefined;
     t0 = performance.now();
