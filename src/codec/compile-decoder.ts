@@ -102,7 +102,7 @@ function float() {
 // string (a native call of 130–200 ns here), and repeats share one string.
 const internStrings = new Array(${internSlots}).fill("");
 
-function string(end, strict) {
+function readString(end, strict) {
   const n = len(end);
   const start = pos;
   pos += n;
@@ -299,7 +299,7 @@ function fieldCases(field: DescField, index: ReadonlyMap<string, number>): strin
 function scalarRead(type: ScalarType, utf8Validation: boolean, end = "end"): string {
   switch (type) {
     case ScalarType.STRING:
-      return `string(${end}, ${utf8Validation})`;
+      return `readString(${end}, ${utf8Validation})`;
     case ScalarType.BYTES:
       return `bytes(${end})`;
     case ScalarType.BOOL:

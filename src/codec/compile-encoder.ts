@@ -74,7 +74,7 @@ const f32bytes = new Uint8Array(f32.buffer);
 function float(v) { f32[0] = v; for (let i = 0; i < 4; i++) out[at++] = f32bytes[i]; }
 
 /** A length-prefixed UTF-8 string. */
-function string(s) {
+function writeString(s) {
   const n = s.length;
   if (n < 128) {
     need(n + 1);
@@ -281,7 +281,7 @@ function nested(i: number, v: string): string {
 function scalarWrite(type: ScalarType, v: string): string {
   switch (type) {
     case ScalarType.STRING:
-      return `string(${v});`;
+      return `writeString(${v});`;
     case ScalarType.BYTES:
       return `bytes(${v});`;
     case ScalarType.BOOL:

@@ -48,6 +48,16 @@ describe("memory ID index", () => {
     expect(index.get("01950000-0000-7000-8000+000000000001")).toBeUndefined();
   });
 
+  it("takes an assigned ID's bytes where the store has them, as it would read them from the text", () => {
+    const index = createIdIndex();
+    const ids = Array.from({ length: 100 }, () => uuidv7());
+    const bytes = new Uint8Array(16 * ids.length);
+    ids.forEach((id, i) => bytes.set(Buffer.from(id.replaceAll("-", ""), "hex"), i * 16));
+    ids.forEach((id, i) => index.add(id, i, true, bytes, i * 16));
+    expect(ids.map((id) => index.get(id))).toEqual(ids.map((_, i) => i));
+    expect(index.get(uuidv7())).toBeUndefined();
+  });
+
   it("keeps an assigned ID that sorts before the last one (the clock stepped back) findable", () => {
     const index = createIdIndex();
     const late = "01950000-0000-7000-8000-000000000001";

@@ -18,8 +18,11 @@ import { Column } from "./column.js";
 export interface IdIndex {
   /** The log index of the event stored with `id`. */
   get(id: string): number | undefined;
-  /** `assigned`: the store generated the ID (a UUIDv7), rather than the client. */
-  add(id: string, index: number, assigned: boolean): void;
+  /**
+   * `assigned`: the store generated the ID (a UUIDv7), rather than the client;
+   * then `bytes` at `offset` may hold its 16 bytes (else the text is read).
+   */
+  add(id: string, index: number, assigned: boolean, bytes?: Uint8Array, offset?: number): void;
   readonly size: number;
 }
 
@@ -58,8 +61,9 @@ export function createIdIndex(): IdIndex {
     get(id) {
       return given.get(id) ?? (parseUuid(id, probe) ? search() : undefined);
     },
-    add(id, index, assigned) {
-      if (assigned && parseUuid(id, probe) && (count === 0 || compare(count - 1) > 0)) {
+    add(id, index, assigned, bytes, offset = 0) {
+      if (assigned && bytes !== undefined) for (let k = 0; k < 16; k++) probe[k] = bytes[offset + k]!;
+      if (assigned && (bytes !== undefined || parseUuid(id, probe)) && (count === 0 || compare(count - 1) > 0)) {
         if ((count + 1) * 16 > sortedIds.length) {
           const grown = new Uint8Array(sortedIds.length * 2);
           grown.set(sortedIds);

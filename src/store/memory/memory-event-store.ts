@@ -167,7 +167,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       event.position = BigInt(index + 1);
       log.push(event, run.number, received?.[i], input[i]);
       run.indexes.push(index);
-      byId.add(event.id, index, !batch.clientIds[i]);
+      byId.add(event.id, index, !batch.clientIds[i], batch.assignedIds, i * 16);
       if (!run.started && event.payload.case === "workflowStarted") {
         run.started = true;
         run.workflowName = event.payload.value.workflowName;
