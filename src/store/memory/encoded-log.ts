@@ -42,6 +42,11 @@ export interface EventLog {
   type(index: number): EventType;
   stepName(index: number): string;
   run(index: number): number;
+  /**
+   * Objects layout only: events start … end - 1 of run `run` (by sequence - 1),
+   * or of the whole log (run undefined, by position - 1), as one slice.
+   */
+  readonly slice?: (run: number | undefined, start: number, end: number) => Event[];
 }
 
 export function createEventLog(layout: MemoryLayout): EventLog {
@@ -131,6 +136,8 @@ function createEncodedLog(): EventLog {
  */
 function createObjectLog(): EventLog {
   const events: Event[] = [];
+  /** By run number: its events by sequence - 1. */
+  const byRun: Event[][] = [];
   const runOf = new Column();
   return {
     get length() {
@@ -139,7 +146,9 @@ function createObjectLog(): EventLog {
     push(event, run) {
       runOf.set(events.length, run);
       events.push(event);
+      (byRun[run] ??= []).push(event);
     },
+    slice: (run, start, end) => (run === undefined ? events : (byRun[run] ?? [])).slice(start, end),
     encoded: false,
     bytes: (index) => eventCodec.encode(events[index]!),
     event: (index) => events[index]!,

@@ -352,7 +352,13 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     },
     async load(runId, loadOptions) {
       const page = loadPage(runId, loadOptions);
-      return { events: decoded(page.indexes), nextAfterSequence: page.nextAfterSequence, hasMore: page.hasMore };
+      // The objects layout hands out its own events: a page without a filter is one slice of the run's.
+      const first = page.sequences[0];
+      const events =
+        log.slice !== undefined && loadOptions?.filter === undefined && first !== undefined
+          ? log.slice(log.run(page.indexes[0]!), first, first + page.indexes.length)
+          : decoded(page.indexes);
+      return { events, nextAfterSequence: page.nextAfterSequence, hasMore: page.hasMore };
     },
     async getLastSequence(runId) {
       assertOpen();
@@ -361,7 +367,12 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     },
     async readLog(readOptions) {
       const { indexes, ...page } = readLogPage(readOptions);
-      return { ...page, events: decoded(indexes) };
+      const first = indexes[0];
+      const events =
+        log.slice !== undefined && readOptions?.filter === undefined && first !== undefined
+          ? log.slice(undefined, first, first + indexes.length)
+          : decoded(indexes);
+      return { ...page, events };
     },
     async headPosition() {
       assertOpen();
