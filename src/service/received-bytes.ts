@@ -25,43 +25,44 @@ export function receivedElements(message: object, field: number, count: number):
   const elements: Uint8Array[] = [];
   const wanted = (field << 3) | WireType.LengthDelimited;
   const end = bytes.length;
-  let pos = 0;
-  while (pos < end) {
-    // The tag, then the value it announces; a varint longer than 5 bytes is not one of ours.
-    let tag = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = bytes[pos++];
-      if (b === undefined || shift > 28) return undefined;
-      tag += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) break;
-    }
+  at = 0;
+  while (at < end) {
+    const tag = varint(bytes);
     switch (tag & 7) {
       case WireType.Varint:
-        while (pos < end && bytes[pos]! >= 0x80) pos++;
-        pos++;
+        if (varint(bytes) < 0) return undefined;
         break;
       case WireType.Bit64:
-        pos += 8;
+        at += 8;
         break;
       case WireType.Bit32:
-        pos += 4;
+        at += 4;
         break;
       case WireType.LengthDelimited: {
-        let length = 0;
-        for (let shift = 0; ; shift += 7) {
-          const b = bytes[pos++];
-          if (b === undefined || shift > 28) return undefined;
-          length += (b & 0x7f) * 2 ** shift;
-          if (b < 0x80) break;
-        }
-        if (pos + length > end) return undefined;
-        if (tag === wanted) elements.push(bytes.subarray(pos, pos + length));
-        pos += length;
+        const length = varint(bytes);
+        if (tag < 0 || length < 0 || at + length > end) return undefined;
+        if (tag === wanted) elements.push(bytes.subarray(at, at + length));
+        at += length;
         break;
       }
       default:
-        return undefined; // groups: not in runlog's messages
+        return undefined; // groups (not in runlog's messages), or a malformed tag
     }
   }
-  return pos === end && elements.length === count ? elements : undefined;
+  return at === end && elements.length === count ? elements : undefined;
+}
+
+/** receivedElements' read position (a module variable: a closure over a local one cost as much again as the scan). */
+let at = 0;
+
+/** The varint at `at` (up to 35 bits), moving past it; -1 when truncated or longer. */
+function varint(bytes: Uint8Array): number {
+  let result = 0;
+  for (let shift = 0; shift <= 28; shift += 7) {
+    const b = bytes[at++];
+    if (b === undefined) return -1;
+    result += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return result;
+  }
+  return -1;
 }
