@@ -33,10 +33,8 @@ export interface EventLog {
    * bytes and writes after them only the fields normalizing changed.
    */
   push(event: Event, run: number, received?: Uint8Array, source?: Event): void;
-  /** Whether bytes() hands out the stored bytes (rather than encoding each time). */
-  readonly encoded: boolean;
-  /** The bytes of event `index`: a view of the log's memory, never to be changed. */
-  bytes(index: number): Uint8Array;
+  /** Bytes layout only: the stored bytes of event `index`, a view of the log's memory, never to be changed. */
+  readonly bytes?: (index: number) => Uint8Array;
   /** Event `index`: a fresh decoded copy, or (objects layout) the stored object, never to be changed. */
   event(index: number): Event;
   type(index: number): EventType;
@@ -118,7 +116,6 @@ function createEncodedLog(): EventLog {
       record(index, used, encoded.length, event, run);
       used += encoded.length;
     },
-    encoded: true,
     bytes,
     event: (index) => eventCodec.decode(bytes(index)),
     type: (index) => typeOf.get(index) as EventType,
@@ -149,8 +146,6 @@ function createObjectLog(): EventLog {
       (byRun[run] ??= []).push(event);
     },
     slice: (run, start, end) => (run === undefined ? events : (byRun[run] ?? [])).slice(start, end),
-    encoded: false,
-    bytes: (index) => eventCodec.encode(events[index]!),
     event: (index) => events[index]!,
     type: (index) => events[index]!.type,
     stepName: (index) => events[index]!.stepName,

@@ -297,8 +297,8 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
 
   const decoded = (indexes: readonly number[]): Event[] => indexes.map((index) => log.event(index));
   /** The events at `indexes` as stored; `offsets`: their sequences or positions - 1. */
-  const encoded = (indexes: readonly number[], offsets: readonly number[]): EncodedEvents => ({
-    bytes: indexes.map((index) => log.bytes(index)),
+  const encoded = (bytes: (index: number) => Uint8Array, indexes: readonly number[], offsets: readonly number[]): EncodedEvents => ({
+    bytes: indexes.map(bytes),
     coordinates: offsets.map((k) => BigInt(k + 1)),
   });
 
@@ -394,20 +394,21 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       listeners = [];
     },
   };
-  if (!log.encoded) return store; // the service encodes pages of objects itself
+  const bytes = log.bytes;
+  if (bytes === undefined) return store; // objects layout: the service encodes its pages itself
   return {
     ...store,
     async loadEncoded(runId, loadOptions) {
       const page = loadPage(runId, loadOptions);
       return {
-        events: encoded(page.indexes, page.sequences),
+        events: encoded(bytes, page.indexes, page.sequences),
         nextAfterSequence: page.nextAfterSequence,
         hasMore: page.hasMore,
       };
     },
     async readLogEncoded(readOptions) {
       const { indexes, ...page } = readLogPage(readOptions);
-      return { ...page, events: encoded(indexes, indexes) };
+      return { ...page, events: encoded(bytes, indexes, indexes) };
     },
   };
 }
