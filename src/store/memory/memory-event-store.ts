@@ -87,10 +87,20 @@ interface RunRecord {
  * event's sequence - 1; for the log, its position - 1.
  */
 interface ScanPage {
-  readonly ks: number[];
+  /** The offsets of the page's events; undefined: every offset from `from` to `to` - 1. */
+  readonly ks: number[] | undefined;
+  readonly from: number;
+  readonly to: number;
   /** The offset of the last event examined; -1 when none was. */
   readonly lastExamined: number;
   readonly hasMore: boolean;
+}
+
+function offsetsOf(page: ScanPage): number[] {
+  if (page.ks !== undefined) return page.ks;
+  const ks: number[] = new Array(page.to - page.from);
+  for (let k = page.from; k < page.to; k++) ks[k - page.from] = k;
+  return ks;
 }
 
 export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): EventStore {
@@ -219,7 +229,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     }
   }
 
-  /** The page of one run's events a load() asks for: their log indexes and sequences, and the cursor. */
+  /** The page of one run's events a load() asks for (offsets: sequence - 1), and the cursor. */
   function loadPage(runId: string, loadOptions: LoadOptions | undefined) {
     assertOpen();
     validateRunId(runId, "run_id", limits);
@@ -227,12 +237,13 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     const limit = pageLimit(loadOptions?.limit, limits);
     const filter = loadOptions?.filter;
     const predicate = filter && compileFieldFilter({ types: filter.types, stepNames: filter.stepNames });
-    const indexes = runs.get(runId)?.indexes ?? [];
+    const run = runs.get(runId);
+    const indexes = run?.indexes ?? [];
     const start = Math.min(Number(after), indexes.length);
     const page = scan((k) => indexes[k]!, start, indexes.length, limit, predicate);
     return {
-      indexes: page.ks.map((k) => indexes[k]!),
-      sequences: page.ks,
+      run,
+      page,
       nextAfterSequence: page.lastExamined < 0 ? after : BigInt(page.lastExamined + 1),
       hasMore: page.hasMore,
     };
@@ -249,7 +260,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     const start = Math.min(Number(after), end);
     const page = scan((k) => k, start, end, limit, predicate);
     return {
-      indexes: page.ks,
+      page,
       nextAfterPosition: page.lastExamined < 0 ? after : BigInt(page.lastExamined + 1),
       hasMore: page.hasMore,
       headPosition: BigInt(head),
@@ -269,12 +280,10 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     limit: number,
     predicate: FieldPredicate | undefined,
   ): ScanPage {
-    if (start >= end) return { ks: [], lastExamined: -1, hasMore: false };
+    if (start >= end) return { ks: [], from: start, to: start, lastExamined: -1, hasMore: false };
     if (predicate === undefined) {
       const stop = Math.min(end, start + limit);
-      const ks: number[] = new Array(stop - start);
-      for (let k = start; k < stop; k++) ks[k - start] = k;
-      return { ks, lastExamined: stop - 1, hasMore: stop < end };
+      return { ks: undefined, from: start, to: stop, lastExamined: stop - 1, hasMore: stop < end };
     }
     const matches = (k: number): boolean => {
       const index = at(k);
@@ -283,7 +292,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     const ks: number[] = [];
     let k = start;
     for (; k < end && ks.length < limit; k++) if (matches(k)) ks.push(k);
-    if (ks.length < limit) return { ks, lastExamined: end - 1, hasMore: false };
+    if (ks.length < limit) return { ks, from: start, to: end, lastExamined: end - 1, hasMore: false };
     let hasMore = false;
     for (; k < end; k++) {
       if (matches(k)) {
@@ -292,10 +301,13 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       }
     }
     // A full page with nothing after it: the whole range was examined.
-    return { ks, lastExamined: hasMore ? ks[ks.length - 1]! : end - 1, hasMore };
+    return { ks, from: start, to: end, lastExamined: hasMore ? ks[ks.length - 1]! : end - 1, hasMore };
   }
 
   const decoded = (indexes: readonly number[]): Event[] => indexes.map((index) => log.event(index));
+  /** The log indexes of a run's events at these offsets (sequence - 1). */
+  const runIndexes = (run: RunRecord | undefined, ks: readonly number[]): number[] =>
+    run === undefined ? [] : ks.map((k) => run.indexes[k]!);
   /** The events at `indexes` as stored; `offsets`: their sequences or positions - 1. */
   const encoded = (bytes: (index: number) => Uint8Array, indexes: readonly number[], offsets: readonly number[]): EncodedEvents => ({
     bytes: indexes.map(bytes),
@@ -351,14 +363,13 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       return appendNow(events, appendOptions);
     },
     async load(runId, loadOptions) {
-      const page = loadPage(runId, loadOptions);
+      const { run, page, nextAfterSequence, hasMore } = loadPage(runId, loadOptions);
       // The objects layout hands out its own events: a page without a filter is one slice of the run's.
-      const first = page.sequences[0];
       const events =
-        log.slice !== undefined && loadOptions?.filter === undefined && first !== undefined
-          ? log.slice(log.run(page.indexes[0]!), first, first + page.indexes.length)
-          : decoded(page.indexes);
-      return { events, nextAfterSequence: page.nextAfterSequence, hasMore: page.hasMore };
+        log.slice !== undefined && page.ks === undefined && run !== undefined
+          ? log.slice(run.number, page.from, page.to)
+          : decoded(runIndexes(run, offsetsOf(page)));
+      return { events, nextAfterSequence, hasMore };
     },
     async getLastSequence(runId) {
       assertOpen();
@@ -366,13 +377,9 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       return lastSequenceOf(runId);
     },
     async readLog(readOptions) {
-      const { indexes, ...page } = readLogPage(readOptions);
-      const first = indexes[0];
-      const events =
-        log.slice !== undefined && readOptions?.filter === undefined && first !== undefined
-          ? log.slice(undefined, first, first + indexes.length)
-          : decoded(indexes);
-      return { ...page, events };
+      const { page, ...cursor } = readLogPage(readOptions);
+      const events = log.slice !== undefined && page.ks === undefined ? log.slice(undefined, page.from, page.to) : decoded(offsetsOf(page));
+      return { ...cursor, events };
     },
     async headPosition() {
       assertOpen();
@@ -399,16 +406,14 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
   return {
     ...store,
     async loadEncoded(runId, loadOptions) {
-      const page = loadPage(runId, loadOptions);
-      return {
-        events: encoded(bytes, page.indexes, page.sequences),
-        nextAfterSequence: page.nextAfterSequence,
-        hasMore: page.hasMore,
-      };
+      const { run, page, nextAfterSequence, hasMore } = loadPage(runId, loadOptions);
+      const sequences = offsetsOf(page);
+      return { events: encoded(bytes, runIndexes(run, sequences), sequences), nextAfterSequence, hasMore };
     },
     async readLogEncoded(readOptions) {
-      const { indexes, ...page } = readLogPage(readOptions);
-      return { ...page, events: encoded(bytes, indexes, indexes) };
+      const { page, ...cursor } = readLogPage(readOptions);
+      const positions = offsetsOf(page);
+      return { ...cursor, events: encoded(bytes, positions, positions) };
     },
   };
 }
