@@ -13,6 +13,7 @@ import { WireType } from "@bufbuild/protobuf/wire";
 import { EventBatchSchema } from "../../gen/runlog/v1/event_store_pb.js";
 import type { Event } from "../../gen/runlog/v1/event_pb.js";
 import { codecFor } from "../codec/codec.js";
+import { varintSize, writeVarint } from "../codec/varint.js";
 import { estimateSize } from "./subscription/estimate-size.js";
 
 /** Bytes of events in one Load / ReadLog response (binary: exact; JSON: estimated). */
@@ -95,20 +96,6 @@ export function storedPage(events: readonly Uint8Array[], budget = pageBytes): B
     at += bytes.length;
   }
   return { count, cut: count < events.length, events: { no: 1, wireType: WireType.LengthDelimited, data } };
-}
-
-export function varintSize(n: number): number {
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-}
-
-/** Writes `n` (below 2^32) as a varint at `at`; returns where it ends. */
-export function writeVarint(into: Uint8Array, at: number, n: number): number {
-  while (n > 0x7f) {
-    into[at++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  into[at++] = n;
-  return at;
 }
 
 /** A LoadResponse or ReadLogResponse: the other fields from `init`, the events those of `page`. */

@@ -17,7 +17,8 @@ import { create } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import type { Event } from "../../../gen/runlog/v1/event_pb.js";
 import { SubscribeResponseSchema, type SubscribeResponse } from "../../../gen/runlog/v1/event_store_pb.js";
-import { encodedPage, varintSize, writeVarint } from "../page-bytes.js";
+import { varintSize, writeVarint } from "../../codec/varint.js";
+import { encodedPage } from "../page-bytes.js";
 import { estimateSize } from "./estimate-size.js";
 import type { EventEncoder } from "./shared-encoding.js";
 
@@ -51,19 +52,32 @@ export function* eventBatches(
     yield* encodedBatches(events, limits);
     return;
   }
-  let parts: Uint8Array[] = [];
+  const parts = events.map((event) => encode(event));
+  let start = 0;
+  for (const end of batchEnds(parts, limits)) {
+    const last = events[end - 1]!;
+    yield [sharedBatch(parts.slice(start, end), last), last];
+    start = end;
+  }
+}
+
+/**
+ * Where the messages of events encoded as `parts` end: each holds at most
+ * batchEvents events and batchBytes bytes of them (an event larger than that alone).
+ */
+function* batchEnds(parts: readonly Uint8Array[], limits: BatchLimits): Generator<number> {
+  let start = 0;
   let bytes = 0;
-  for (let i = 0; i < events.length; i++) {
-    const encoded = encode(events[i]!);
-    if (parts.length > 0 && (parts.length >= limits.batchEvents || bytes + encoded.length > limits.batchBytes)) {
-      yield [sharedBatch(parts, events[i - 1]!), events[i - 1]!];
-      parts = [];
+  for (let i = 0; i < parts.length; i++) {
+    const size = parts[i]!.length;
+    if (i > start && (i - start >= limits.batchEvents || bytes + size > limits.batchBytes)) {
+      yield i;
+      start = i;
       bytes = 0;
     }
-    parts.push(encoded);
-    bytes += encoded.length + 6;
+    bytes += size + 6;
   }
-  if (parts.length > 0) yield [sharedBatch(parts, events[events.length - 1]!), events[events.length - 1]!];
+  if (start < parts.length) yield parts.length;
 }
 
 /**
@@ -90,17 +104,10 @@ export function* storedBatches(
   limits: BatchLimits,
 ): Generator<readonly [SubscribeResponse, bigint]> {
   let start = 0;
-  let bytes = 0;
-  for (let i = 0; i < events.length; i++) {
-    const size = events[i]!.length;
-    if (i > start && (i - start >= limits.batchEvents || bytes + size > limits.batchBytes)) {
-      yield [assembled(events.slice(start, i)), coordinates[i - 1]!];
-      start = i;
-      bytes = 0;
-    }
-    bytes += size + 6;
+  for (const end of batchEnds(events, limits)) {
+    yield [assembled(events.slice(start, end)), coordinates[end - 1]!];
+    start = end;
   }
-  if (start < events.length) yield [assembled(events.slice(start)), coordinates[events.length - 1]!];
 }
 
 /** The message for events whose bytes are `parts`, assembled in one buffer. */

@@ -64,19 +64,15 @@ export interface SubscriptionSpec {
   readonly encoding: Encoding;
 }
 
-interface Page {
-  readonly events: readonly Event[];
+/** A page of a read: decoded events, or (StoredPage) the events as the store keeps them encoded. */
+interface Page<E = readonly Event[]> {
+  readonly events: E;
   /** The coordinate every event up to which has been examined. */
   readonly next: bigint;
   readonly hasMore: boolean;
 }
 
-/** A page of events as the store keeps them encoded. */
-interface StoredPage {
-  readonly events: EncodedEvents;
-  readonly next: bigint;
-  readonly hasMore: boolean;
-}
+type StoredPage = Page<EncodedEvents>;
 
 interface Scope {
   coordinate(event: Event): bigint;
@@ -92,22 +88,18 @@ interface Scope {
 const max = (a: bigint, b: bigint) => (a > b ? a : b);
 
 function allRunsScope(store: EventStore, filter: EventFilter | undefined): Scope {
+  const options = (after: bigint, limit: number) => ({ afterPosition: after, limit, ...(filter && { filter }) });
+  const page = <E>(result: { events: E; nextAfterPosition: bigint; hasMore: boolean; headPosition: bigint }): Page<E> => ({
+    events: result.events,
+    // With nothing more, everything up to the read's head has been examined.
+    next: result.hasMore ? result.nextAfterPosition : max(result.nextAfterPosition, result.headPosition),
+    hasMore: result.hasMore,
+  });
   return {
     coordinate: (event) => event.position,
     inScope: () => true,
-    async read(after, limit) {
-      const result = await store.readLog({ afterPosition: after, limit, ...(filter && { filter }) });
-      // With nothing more, everything up to the read's head has been examined.
-      const next = result.hasMore ? result.nextAfterPosition : max(result.nextAfterPosition, result.headPosition);
-      return { events: result.events, next, hasMore: result.hasMore };
-    },
-    readStored:
-      store.readLogEncoded &&
-      (async (after, limit) => {
-        const result = await store.readLogEncoded!({ afterPosition: after, limit, ...(filter && { filter }) });
-        const next = result.hasMore ? result.nextAfterPosition : max(result.nextAfterPosition, result.headPosition);
-        return { events: result.events, next, hasMore: result.hasMore };
-      }),
+    read: async (after, limit) => page(await store.readLog(options(after, limit))),
+    readStored: store.readLogEncoded && (async (after, limit) => page(await store.readLogEncoded!(options(after, limit)))),
     head: () => store.headPosition(),
     residual: undefined, // readLog applies every filter field
   };
@@ -126,19 +118,17 @@ function runScope(
       : undefined;
   const prefixMismatch = filter?.runIdPrefix !== undefined && !runId.startsWith(filter.runIdPrefix);
   const residual = prefixMismatch ? () => false : workflowMatch;
+  const options = (after: bigint, limit: number) => ({ afterSequence: after, limit, ...(loadFilter && { filter: loadFilter }) });
+  const page = <E>(result: { events: E; nextAfterSequence: bigint; hasMore: boolean }): Page<E> => ({
+    events: result.events,
+    next: result.nextAfterSequence,
+    hasMore: result.hasMore,
+  });
   return {
     coordinate: (event) => event.sequence,
     inScope: (event) => event.runId === runId,
-    async read(after, limit) {
-      const result = await store.load(runId, { afterSequence: after, limit, ...(loadFilter && { filter: loadFilter }) });
-      return { events: result.events, next: result.nextAfterSequence, hasMore: result.hasMore };
-    },
-    readStored:
-      store.loadEncoded &&
-      (async (after, limit) => {
-        const result = await store.loadEncoded!(runId, { afterSequence: after, limit, ...(loadFilter && { filter: loadFilter }) });
-        return { events: result.events, next: result.nextAfterSequence, hasMore: result.hasMore };
-      }),
+    read: async (after, limit) => page(await store.load(runId, options(after, limit))),
+    readStored: store.loadEncoded && (async (after, limit) => page(await store.loadEncoded!(runId, options(after, limit)))),
     head: () => store.getLastSequence(runId),
     residual,
   };

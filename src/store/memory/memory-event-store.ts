@@ -3,7 +3,7 @@
 // Layout, chosen for a low per-event overhead and O(1) lookups:
 // - `log`: every stored event as its protobuf encoding, indexed by position - 1
 //   (positions are 1-based and gapless), with its type, step name and run in
-//   typed columns (encoded-log.ts: bytes are not the garbage collector's work,
+//   typed columns (event-log.ts: bytes are not the garbage collector's work,
 //   objects were, and more so the more the store held);
 // - per run, `indexes`: the log index of each of its events, by sequence - 1
 //   (sequences are 1-based and gapless);
@@ -46,7 +46,7 @@ import { resolveRetry } from "../idempotency.js";
 import { decodeRunPageToken, encodeRunPageToken, nonNegative, pageLimit, runPageSize } from "../paging.js";
 import { prepareBatch } from "../prepare.js";
 import type { SnapshotStore } from "../snapshot-store.js";
-import { createEventLog, type MemoryLayout } from "./encoded-log.js";
+import { createEventLog, type MemoryLayout } from "./event-log.js";
 import { createIdIndex } from "./id-index.js";
 import { createMemorySnapshotStore } from "./memory-snapshot-store.js";
 

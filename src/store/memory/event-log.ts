@@ -11,6 +11,7 @@
 // Subscribe send them as they are; in-process readers get decoded copies.
 import { EventSchema, type Event, type EventType } from "../../../gen/runlog/v1/event_pb.js";
 import { codecFor } from "../../codec/codec.js";
+import { varintSize, writeVarint } from "../../codec/varint.js";
 import { flat } from "../compact.js";
 import { Column } from "./column.js";
 
@@ -186,17 +187,17 @@ function writeNormalized(into: Buffer, at: number, source: Event, event: Event):
   if (event.sequence !== source.sequence) {
     if (event.sequence < 1n || event.sequence > maxSafe) return -1;
     into[at++] = tagSequence;
-    at = varint(into, at, Number(event.sequence));
+    at = writeVarint(into, at, Number(event.sequence));
   }
   if (event.version !== source.version) {
     if (event.version < 1) return -1;
     into[at++] = tagVersion;
-    at = varint(into, at, event.version);
+    at = writeVarint(into, at, event.version);
   }
   if (event.type !== source.type) {
     if (event.type < 1) return -1;
     into[at++] = tagType;
-    at = varint(into, at, event.type);
+    at = writeVarint(into, at, event.type);
   }
   if (source.timestamp === undefined && event.timestamp !== undefined) {
     const { seconds, nanos } = event.timestamp;
@@ -206,15 +207,15 @@ function writeNormalized(into: Buffer, at: number, source: Event, event: Event):
     into[at++] = tagTimestamp;
     into[at++] = body;
     into[at++] = 1 << 3;
-    at = varint(into, at, s);
+    at = writeVarint(into, at, s);
     if (nanos !== 0) {
       into[at++] = 2 << 3;
-      at = varint(into, at, nanos);
+      at = writeVarint(into, at, nanos);
     }
   }
   if (event.position < 1n || event.position > maxSafe) return -1;
   into[at++] = tagPosition;
-  return varint(into, at, Number(event.position));
+  return writeVarint(into, at, Number(event.position));
 }
 
 /** A length-prefixed UTF-8 string; ASCII up to 127 characters (UUIDs) without a call into the runtime. */
@@ -233,27 +234,8 @@ function string(into: Buffer, at: number, value: string): number {
     }
   }
   const size = Buffer.byteLength(value);
-  at = varint(into, at, size);
+  at = writeVarint(into, at, size);
   return at + into.write(value, at, size, "utf8");
 }
 
 const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);
-
-/** A non-negative integer up to 2^53 as a varint. */
-function varint(into: Uint8Array, at: number, n: number): number {
-  while (n > 127) {
-    into[at++] = (n % 128) | 128;
-    n = Math.floor(n / 128);
-  }
-  into[at++] = n;
-  return at;
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n > 127) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
