@@ -13,9 +13,12 @@ export function initialRunStatus(): RunStatusTrack {
   return { status: RunStatus.UNSPECIFIED, waitingSignals: 0 };
 }
 
-/** Moves the track by one event (mutates and returns it). */
-export function trackRunStatus(track: RunStatusTrack, event: Event): RunStatusTrack {
-  switch (event.type) {
+/**
+ * Moves the track by one event (mutates and returns it). `type`: the event's
+ * resolved type, when its own field is unset (a client may leave it to the payload).
+ */
+export function trackRunStatus(track: RunStatusTrack, event: Event, type: EventType = event.type): RunStatusTrack {
+  switch (type) {
     case EventType.WORKFLOW_STARTED:
       track.status = RunStatus.RUNNING;
       break;

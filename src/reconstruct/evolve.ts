@@ -35,7 +35,7 @@ import type { ChildModel, MapModel, RunModel, SignalModel, StepModel } from "./r
  * or derived from the payload when UNSPECIFIED.
  */
 export function evolve(state: RunModel, event: Event, type: EventType = eventTypeOf(event)): RunModel {
-  trackRunStatus(state.track, event.type === type ? event : { ...event, type });
+  trackRunStatus(state.track, event, type);
   const at = event.timestamp;
   const payload = event.payload;
   switch (type) {

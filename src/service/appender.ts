@@ -107,7 +107,7 @@ export function createAppender(deps: AppenderDeps): Appender {
 
     if (!lifecycleValidation) {
       checkTimeLeft(signal, timeLeftMs);
-      const result = await store.append(events, { expected: clientExpected, received });
+      const result = await store.append(events, { expected: clientExpected, received, validated: limits });
       if (!result.duplicate) await afterAppend(result);
       return result;
     }
@@ -142,7 +142,7 @@ export function createAppender(deps: AppenderDeps): Appender {
       checkTimeLeft(signal, timeLeftMs);
       let result: AppendResult;
       try {
-        result = await store.append(events, { expected, received });
+        result = await store.append(events, { expected, received, validated: limits });
       } catch (error) {
         if (error instanceof ConcurrencyConflictError && attempt < maxAttempts && serverNumbered(error.runId, events, clientExpected)) {
           continue; // the run moved since validation; validate against the new history

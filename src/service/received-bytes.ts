@@ -58,11 +58,13 @@ let at = 0;
 /** The varint at `at` (up to 35 bits), moving past it; -1 when truncated or longer. */
 function varint(bytes: Uint8Array): number {
   let result = 0;
-  for (let shift = 0; shift <= 28; shift += 7) {
+  let scale = 1; // 2^(7 × bytes read): a multiplication, where 2 ** shift was a call to pow
+  for (let i = 0; i < 5; i++) {
     const b = bytes[at++];
     if (b === undefined) return -1;
-    result += (b & 0x7f) * 2 ** shift;
+    result += (b & 0x7f) * scale;
     if (b < 0x80) return result;
+    scale *= 128;
   }
   return -1;
 }

@@ -3,6 +3,7 @@
 import type { Event, EventType } from "../../gen/runlog/v1/event_pb.js";
 import type { RunStatus } from "../../gen/runlog/v1/run_state_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import type { Limits } from "../limits.js";
 import type { SnapshotStore } from "./snapshot-store.js";
 
 /** Server-side filter. Empty fields match everything; fields AND, values within a field OR. */
@@ -25,6 +26,13 @@ export interface AppendOptions {
    * event again. They must be the encodings of exactly the input events.
    */
   readonly received?: readonly Uint8Array[];
+  /**
+   * The limits every input event was already checked against by validateEvent
+   * (the service checks each event before its lifecycle check). A store whose
+   * own limits are this same object does not check the envelopes again; any
+   * other value, or none, and it does.
+   */
+  readonly validated?: Limits;
 }
 
 /** Where one event was stored. */

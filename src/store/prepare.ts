@@ -6,7 +6,7 @@ import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { v7 as uuidv7 } from "uuid";
 import type { Event } from "../../gen/runlog/v1/event_pb.js";
 import { InvalidArgumentError, LimitExceededError } from "../errors.js";
-import { eventField, validateEvent, validateRunId } from "../events/validate.js";
+import { eventField, resolveEventType, validateEvent, validateRunId } from "../events/validate.js";
 import type { Limits } from "../limits.js";
 import type { AppendOptions } from "./event-store.js";
 
@@ -36,9 +36,11 @@ export function prepareBatch(input: readonly Event[], options: AppendOptions | u
   const assignedIds = new Uint8Array(16 * input.length);
   const ids = new Set<string>();
   let now: ReturnType<typeof timestampNow> | undefined;
+  // Checked already (AppendOptions.validated): only the type is needed again.
+  const checked = options?.validated === limits;
   for (let i = 0; i < input.length; i++) {
     const source = input[i]!;
-    const type = validateEvent(source, field(i), limits);
+    const type = checked ? resolveEventType(source, field(i)) : validateEvent(source, field(i), limits);
     const id = source.id === "" ? newEventId(assignedIds, i * 16) : source.id.toLowerCase();
     // Only a client's IDs can repeat: the ones assigned here are fresh UUIDv7s.
     if (input.length > 1 && source.id !== "") {

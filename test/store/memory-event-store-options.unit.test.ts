@@ -109,4 +109,17 @@ describe("memory event store", () => {
     expect(await store.load("r", { afterSequence: huge })).toEqual({ events: [], nextAfterSequence: huge, hasMore: false });
     expect((await store.readLog({ afterPosition: 2n ** 64n - 1n })).events).toEqual([]);
   });
+
+  it("checks envelopes again unless told they were checked against its own limits", async () => {
+    const limits = { ...defaultLimits };
+    const store = createMemoryEventStore({ limits });
+    const emptyKey = () => stepStarted("r", {}, { metadata: { "": "x" } });
+    // Any other limits object, even an equal one, is not the store's: it checks.
+    await expect(store.append([emptyKey()], { validated: { ...limits } })).rejects.toMatchObject({ field: "event.metadata" });
+    await expect(store.append([emptyKey()])).rejects.toMatchObject({ field: "event.metadata" });
+    expect(await store.headPosition()).toBe(0n);
+    // Its own limits: the caller (the service's appender) checked them; the store trusts it.
+    await store.append([emptyKey()], { validated: limits });
+    expect(await store.headPosition()).toBe(1n);
+  });
 });
