@@ -29,21 +29,25 @@ const maxKeptFields = 100_000;
 /** The last run ID found free of control characters: a batch repeats its run ID in every event. */
 let lastValidRunId = "";
 
+// The checks below name the field in errors as `field` + `suffix` ("events[3]" +
+// ".run_id"): joined only when they throw, since validation runs for every event
+// appended and building each name eagerly was a string per check per event.
+
 /** Checks a run ID: required, bounded, no control characters. */
-export function validateRunId(runId: string, field: string, limits: Limits): void {
+export function validateRunId(runId: string, field: string, limits: Limits, suffix = ""): void {
   if (runId === lastValidRunId && runId.length !== 0 && runId.length <= limits.maxRunIdLength) return;
-  if (runId.length === 0) throw new InvalidArgumentError(field, "is required");
+  if (runId.length === 0) throw new InvalidArgumentError(field + suffix, "is required");
   if (runId.length > limits.maxRunIdLength) {
-    throw new InvalidArgumentError(field, `is longer than ${limits.maxRunIdLength} characters`);
+    throw new InvalidArgumentError(field + suffix, `is longer than ${limits.maxRunIdLength} characters`);
   }
-  if (controlCharacters.test(runId)) throw new InvalidArgumentError(field, "contains control characters");
+  if (controlCharacters.test(runId)) throw new InvalidArgumentError(field + suffix, "contains control characters");
   lastValidRunId = runId;
 }
 
-function validateName(value: string, field: string, limits: Limits, required: boolean): void {
-  if (required && value.length === 0) throw new InvalidArgumentError(field, "is required");
+function validateName(value: string, field: string, suffix: string, limits: Limits, required: boolean): void {
+  if (required && value.length === 0) throw new InvalidArgumentError(field + suffix, "is required");
   if (value.length > limits.maxNameLength) {
-    throw new InvalidArgumentError(field, `is longer than ${limits.maxNameLength} characters`);
+    throw new InvalidArgumentError(field + suffix, `is longer than ${limits.maxNameLength} characters`);
   }
 }
 
@@ -66,36 +70,37 @@ export function resolveEventType(event: Event, field: string): EventType {
  */
 export function validateEvent(event: Event, field: string, limits: Limits): EventType {
   if (event.id !== "" && !uuidPattern.test(event.id)) throw new InvalidArgumentError(`${field}.id`, "is not a UUID");
-  validateRunId(event.runId, `${field}.run_id`, limits);
+  validateRunId(event.runId, field, limits, ".run_id");
   if (event.sequence < 0n) throw new InvalidArgumentError(`${field}.sequence`, "must not be negative");
   if (event.version < 0) throw new InvalidArgumentError(`${field}.version`, "must not be negative");
   const type = resolveEventType(event, field);
-  validateName(event.stepName, `${field}.step_name`, limits, false);
+  validateName(event.stepName, field, ".step_name", limits, false);
   if (event.output !== undefined && !isCompletionType(type)) {
     throw new InvalidArgumentError(`${field}.output`, `is only allowed on completion events, not ${EventType[type]}`);
   }
   if (event.payload.case === "custom") {
-    validateName(event.payload.value.name, `${field}.custom.name`, limits, true);
+    validateName(event.payload.value.name, field, ".custom.name", limits, true);
   }
-  validateMetadata(event.metadata, `${field}.metadata`, limits);
+  validateMetadata(event.metadata, field, limits);
   return type;
 }
 
-function validateMetadata(metadata: Record<string, string>, field: string, limits: Limits): void {
+/** `event`: the event's field name; the errors name `<event>.metadata`. */
+function validateMetadata(metadata: Record<string, string>, event: string, limits: Limits): void {
   let entries = 0;
   let size = 0;
   for (const key in metadata) {
     entries++;
-    if (key.length === 0) throw new InvalidArgumentError(field, "has an empty key");
+    if (key.length === 0) throw new InvalidArgumentError(`${event}.metadata`, "has an empty key");
     if (key.length > limits.maxNameLength) {
-      throw new InvalidArgumentError(`${field}[${JSON.stringify(key.slice(0, 32))}]`, `key is longer than ${limits.maxNameLength} characters`);
+      throw new InvalidArgumentError(`${event}.metadata[${JSON.stringify(key.slice(0, 32))}]`, `key is longer than ${limits.maxNameLength} characters`);
     }
     size += key.length + (metadata[key]?.length ?? 0);
   }
   if (entries > limits.maxMetadataEntries) {
-    throw new InvalidArgumentError(field, `has ${entries} entries, more than ${limits.maxMetadataEntries}`);
+    throw new InvalidArgumentError(`${event}.metadata`, `has ${entries} entries, more than ${limits.maxMetadataEntries}`);
   }
   if (size > limits.maxMetadataSize) {
-    throw new InvalidArgumentError(field, `is ${size} characters, more than ${limits.maxMetadataSize}`);
+    throw new InvalidArgumentError(`${event}.metadata`, `is ${size} characters, more than ${limits.maxMetadataSize}`);
   }
 }
