@@ -9,6 +9,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { status } from "@grpc/grpc-js";
 import { EventSchema } from "../../gen/runlog/v1/event_pb.js";
 import {
+  AppendBatchResponseSchema,
   AppendResponseSchema,
   GetLastSequenceRequestSchema,
   GetRunStateRequestSchema,
@@ -219,6 +220,14 @@ export function hotRun(lanes: number, flavour: Flavour = baseline): BenchCase {
 
 // ---- AppendBatch ---------------------------------------------------------------------
 
+/**
+ * Unmeasured load before an AppendBatch case's repetitions. With 0.5 s, TurboFan
+ * was still compiling the append path during the repetitions: 15 % of the server
+ * process's samples in a b100 case (perf), on the core the client needs, and the
+ * first repetition often half the others (bench/OPTIMISATIONS.md, "In bench/").
+ */
+const batchWarmUpMs = 3_000;
+
 /** Runs of AppendBatch cases stop at this many events; then the lane moves to a new run. */
 const batchRunLength = 10_000;
 
@@ -227,7 +236,7 @@ export function appendBatch(size: number, flavour: Flavour = baseline): BenchCas
   const batchesPerRun = Math.max(1, Math.floor(batchRunLength / size));
   return defineCase<Wire & { first: RunTemplate; body: RunTemplate; next: () => string }>({
     name: `${flavour.label}.grpc.append-batch.b${size}`,
-    method: `AppendBatch of ${size} realistic workflow events of one run (steps started/completed/failed-and-retried with JSON outputs, branches, context updates; server-assigned sequences), ${lanes} lanes on distinct runs; each lane moves to a new run after ${(batchesPerRun * size).toLocaleString("en-US")} events (its first batch starts with workflow.started), so run states stay realistic; requests encoded once and re-targeted to each run by rewriting the run-id bytes; closed loop 2.5 s`,
+    method: `AppendBatch of ${size} realistic workflow events of one run (steps started/completed/failed-and-retried with JSON outputs, branches, context updates; server-assigned sequences), ${lanes} lanes on distinct runs; each lane moves to a new run after ${(batchesPerRun * size).toLocaleString("en-US")} events (its first batch starts with workflow.started), so run states stay realistic; requests encoded once and re-targeted to each run by rewriting the run-id bytes; closed loop 2.5 s after a ${batchWarmUpMs / 1000} s warm-up`,
     metric: "events/s",
     better: "higher",
     interleave: `append.batch.b${size}`,
@@ -243,11 +252,51 @@ export function appendBatch(size: number, flavour: Flavour = baseline): BenchCas
       const first = runTemplate(encodeAppendBatch(history.slice(0, size)), templateRun);
       const body = runTemplate(encodeAppendBatch(workflowBody(templateRun, 1, size, { serverSequences: true })), templateRun);
       const s = { ...w, first, body, next };
-      await batchLoop(s, 500, size, lanes, batchesPerRun);
+      await batchLoop(s, batchWarmUpMs, size, lanes, batchesPerRun);
       return s;
     },
     async run(s, ctx) {
       const r = await withServerCpu(s.server, () => batchLoop(s, durationMs(ctx), size, lanes, batchesPerRun));
+      return { "events/s": r.perSecond, "batch p50 ms": r.latency.percentile(0.5), "server CPU µs/event": r.serverUsPerOp, "server CPU %": r.serverCpu * 100 };
+    },
+    teardown: closeWire,
+  });
+}
+
+/** An AppendBatchResponse for `size` events of one run, as runlog sends it: the batch echo answers with this many bytes. */
+function appendBatchResponseBytes(size: number): number {
+  const events = Array.from({ length: size }, (_, i) => ({
+    id: "0190f7a2-5c1e-7c3a-9d2b-1f2e3d4c5b6a",
+    runId: "b-000000-0000000",
+    sequence: BigInt(9_000 + i),
+    position: BigInt(1_234_567 + i),
+  }));
+  return toBinary(AppendBatchResponseSchema, create(AppendBatchResponseSchema, { events })).length;
+}
+
+/**
+ * The ceiling for AppendBatch: the bare grpc-js echo receiving the very request
+ * bytes runlog's case sends and answering with an AppendBatchResponse's size,
+ * same client, same lanes — what the transport alone costs per batch.
+ */
+function batchEcho(size: number): BenchCase {
+  const lanes = 4;
+  const responseBytes = appendBatchResponseBytes(size);
+  return defineCase<Wire & { request: Uint8Array }>({
+    name: `ceiling.grpc-js.echo.batch.b${size}`,
+    method: `bare grpc-js echo (identity serializers, handler answers at once) in its own process: the AppendBatch request of runlog.grpc.append-batch.b${size} (${size} events), a ${responseBytes.toLocaleString("en-US")}-byte response (an AppendBatchResponse's size), same client, ${lanes} in flight, closed loop 2.5 s after a ${batchWarmUpMs / 1000} s warm-up; counted as ${size} events per call`,
+    metric: "events/s",
+    better: "higher",
+    interleave: `append.batch.b${size}`,
+    async setup(ctx) {
+      const w = await echoWire(ctx, responseBytes);
+      const templateRun = "b-000000-0000000";
+      const request = encodeAppendBatch(workflowBody(templateRun, 1, size, { serverSequences: true }));
+      await closedLoop(lanes, batchWarmUpMs, () => unary(w.client, echoPath, request).then(() => size));
+      return { ...w, request };
+    },
+    async run(s, ctx) {
+      const r = await withServerCpu(s.server, () => closedLoop(lanes, durationMs(ctx), () => unary(s.client, echoPath, s.request).then(() => size)));
       return { "events/s": r.perSecond, "batch p50 ms": r.latency.percentile(0.5), "server CPU µs/event": r.serverUsPerOp, "server CPU %": r.serverCpu * 100 };
     },
     teardown: closeWire,
@@ -695,7 +744,9 @@ export const grpcCases: CorpusGroup = {
     unaryRunlog(64),
     hotRun(16),
     appendBatch(10),
+    batchEcho(100),
     appendBatch(100),
+    batchEcho(1000),
     appendBatch(1000),
     loadCase(),
     readLogCase(),
@@ -717,6 +768,8 @@ export const grpcCases: CorpusGroup = {
     { name: "unary Append c1: runlog / grpc-js echo", numerator: "runlog.grpc.append.unary.c1", denominator: "ceiling.grpc-js.echo.unary.c1", target: echoTarget },
     { name: "unary Append c16: runlog / grpc-js echo", numerator: "runlog.grpc.append.unary.c16", denominator: "ceiling.grpc-js.echo.unary.c16", target: echoTarget },
     { name: "unary Append c64: runlog / grpc-js echo", numerator: "runlog.grpc.append.unary.c64", denominator: "ceiling.grpc-js.echo.unary.c64", target: echoTarget },
+    { name: "AppendBatch b100: runlog / grpc-js echo of the same request bytes, events/s", numerator: "runlog.grpc.append-batch.b100", denominator: "ceiling.grpc-js.echo.batch.b100" },
+    { name: "AppendBatch b1000: runlog / grpc-js echo of the same request bytes, events/s", numerator: "runlog.grpc.append-batch.b1000", denominator: "ceiling.grpc-js.echo.batch.b1000" },
     { name: "catch-up: runlog Subscribe / grpc-js stream ceiling (100 events per message), events/s", numerator: "runlog.grpc.subscribe.catch-up", denominator: "ceiling.grpc-js.echo.stream.ev100" },
     { name: "catch-up: runlog Subscribe / grpc-js stream ceiling (1 event per message), events/s", numerator: "runlog.grpc.subscribe.catch-up", denominator: "ceiling.grpc-js.echo.stream.ev1" },
     { name: "live p99 append→delivery, 10 subscribers: runlog / bare grpc-js relay (time ratio; 1: runlog adds nothing)", numerator: "runlog.grpc.fan-out.s10.latency-1k-per-s", denominator: "ceiling.grpc-js.relay.s10.latency-1k-per-s", metric: "p99 ms" },
