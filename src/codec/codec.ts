@@ -26,6 +26,28 @@ export interface Codec<Desc extends DescMessage> {
 
 const codecs = new WeakMap<DescMessage, Codec<DescMessage>>();
 
+/**
+ * A decoder for `schema` that steps over the named top-level fields (each
+ * length-delimited: message, map, string or bytes) without reading them; the
+ * decoded message keeps their defaults. For readers that never look at them.
+ * Compiled schemas only: undefined when protobuf-es serves the schema.
+ */
+export function decoderWithout<Desc extends DescMessage>(
+  schema: Desc,
+  localNames: readonly string[],
+): ((bytes: Uint8Array) => MessageShape<Desc>) | undefined {
+  const messages = reachableMessages(schema);
+  if (unsupportedReason(messages) !== undefined) return undefined;
+  const skipped = new Set(
+    localNames.map((name) => {
+      const field = schema.fields.find((f) => f.localName === name);
+      if (field === undefined) throw new Error(`${schema.typeName} has no field ${name}`);
+      return field;
+    }),
+  );
+  return compileDecoder(messages, skipped) as (bytes: Uint8Array) => MessageShape<Desc>;
+}
+
 export function codecFor<Desc extends DescMessage>(schema: Desc): Codec<Desc> {
   let codec = codecs.get(schema);
   if (codec === undefined) {

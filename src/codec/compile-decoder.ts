@@ -171,9 +171,21 @@ function setKey(record, key, value) {
 }
 `;
 
-export function compileDecoder(messages: readonly DescMessage[]): Decoder {
+/**
+ * `skipped`: length-delimited fields (message, map, string, bytes) whose bytes
+ * are stepped over unread: the decoded message keeps their defaults. For readers
+ * that never look at them (the reconstructor's fold and Event.metadata).
+ */
+export function compileDecoder(messages: readonly DescMessage[], skipped: ReadonlySet<DescField> = new Set()): Decoder {
+  for (const field of skipped) {
+    const lengthDelimited =
+      field.fieldKind === "message" ||
+      field.fieldKind === "map" ||
+      (field.fieldKind === "scalar" && (field.scalar === ScalarType.STRING || field.scalar === ScalarType.BYTES));
+    if (!lengthDelimited) throw new Error(`cannot skip ${field.parent.typeName}.${field.name}: only length-delimited fields can be skipped`);
+  }
   const index = new Map(messages.map((m, i) => [m.typeName, i]));
-  const functions = messages.map((m, i) => messageDecoder(m, i, index));
+  const functions = messages.map((m, i) => messageDecoder(m, i, index, skipped));
   const source = `${prelude}\n${functions.join("\n")}\nreturn function decode(bytes) {
   buf = bytes;
   view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -197,8 +209,11 @@ export function compileDecoder(messages: readonly DescMessage[]): Decoder {
   );
 }
 
-function messageDecoder(message: DescMessage, i: number, index: ReadonlyMap<string, number>): string {
-  const cases = message.fields.map((field) => fieldCases(field, index)).join("\n");
+function messageDecoder(message: DescMessage, i: number, index: ReadonlyMap<string, number>, skipped: ReadonlySet<DescField>): string {
+  const cases = message.fields
+    // Not `pos += len(end)`: pos would be read before len() moves it past the length.
+    .map((field) => (skipped.has(field) ? `      case ${tagValue(field.number, 2)}: { const n = len(end); pos += n; break; }` : fieldCases(field, index)))
+    .join("\n");
   // A oneof starts as the shared UNSET and gets its own { case: undefined } only if
   // nothing set it: most decoded oneofs are set, and this saves an object for each.
   const unset = message.oneofs

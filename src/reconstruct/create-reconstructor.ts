@@ -136,7 +136,11 @@ export function createReconstructor(options: ReconstructorOptions): Reconstructo
         if (remaining <= 0n) break;
         if (remaining < maxLoadLimit) limit = Number(remaining);
       }
-      const page = await store.load(model.runId, limit === undefined ? { afterSequence: after } : { afterSequence: after, limit });
+      // The fold never reads metadata: the store may skip decoding it.
+      const page = await store.load(
+        model.runId,
+        limit === undefined ? { afterSequence: after, withoutMetadata: true } : { afterSequence: after, limit, withoutMetadata: true },
+      );
       for (const event of page.events) {
         if (until !== undefined && event.sequence > until) return folded;
         if (event.sequence <= model.lastSequence) continue;

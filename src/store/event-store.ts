@@ -64,6 +64,12 @@ export interface LoadOptions {
   readonly limit?: number;
   /** types and stepNames apply; workflowNames and runIdPrefix are ignored. */
   readonly filter?: EventFilter;
+  /**
+   * The caller never reads Event.metadata (the reconstructor's fold): a store
+   * may return the events with it empty, which spares decoding it. A hint; a
+   * store may ignore it.
+   */
+  readonly withoutMetadata?: boolean;
 }
 
 export interface LoadResult {

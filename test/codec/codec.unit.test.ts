@@ -14,7 +14,7 @@ import {
   GetRunStateResponseSchema,
   SubscribeResponseSchema,
 } from "../../gen/runlog/v1/event_store_pb.js";
-import { codecFor } from "../../src/codec/codec.js";
+import { codecFor, decoderWithout } from "../../src/codec/codec.js";
 import { stateOf } from "../reconstruct/helpers.js";
 import { contextUpdated, json, oneOfEveryType, stepStarted } from "../support/events.js";
 
@@ -312,3 +312,29 @@ function allKindsSchema(): DescMessage {
   if (message === undefined) throw new Error("AllKinds not built");
   return message;
 }
+
+describe("decoderWithout", () => {
+  it("steps over the named fields and decodes everything else as the full decoder does", () => {
+    const decode = decoderWithout(EventSchema, ["metadata"])!;
+    for (const event of oneOfEveryType("r-skip")) {
+      const full: Event = { ...event, metadata: { traceparent: "00-abc-01", tenant: "t-\u00e9" }, position: 77n, sequence: 3n };
+      const bytes = toBinary(EventSchema, full);
+      const reference = fromBinary(EventSchema, bytes);
+      const decoded = decode(bytes);
+      expect(decoded.metadata).toEqual({});
+      expect(decoded.$unknown).toBeUndefined(); // skipped, not kept as unknown bytes
+      expect(isDeepStrictEqual(decoded, { ...reference, metadata: {} })).toBe(true);
+      expect(decoded.position).toBe(77n); // field 10, after the skipped field 9
+    }
+  });
+
+  it("still refuses a truncated skipped field", () => {
+    const bytes = toBinary(EventSchema, { ...stepStarted("r"), metadata: { k: "v" } });
+    expect(() => decoderWithout(EventSchema, ["metadata"])!(bytes.subarray(0, bytes.length - 1))).toThrow();
+  });
+
+  it("refuses fields it cannot skip, and names it does not know", () => {
+    expect(() => decoderWithout(EventSchema, ["sequence"])).toThrow(/only length-delimited/);
+    expect(() => decoderWithout(EventSchema, ["nope"])).toThrow(/no field nope/);
+  });
+});

@@ -44,6 +44,29 @@ export function reads(ctx: ContractContext): void {
       expect((await store.load(runId)).events).toHaveLength(7);
     });
 
+    it("withoutMetadata: the same events, their metadata left out or kept, never changed", async () => {
+      const store = ctx.store();
+      const runId = uniqueRunId();
+      await store.append([
+        workflowStarted(runId, {}, { metadata: { traceparent: "00-aa-01", tenant: "t-1" } }),
+        stepStarted(runId, {}, { metadata: { traceparent: "00-aa-02" } }),
+        stepCompleted(runId, {}, { output: { ok: true } }),
+      ]);
+      const full = (await store.load(runId)).events;
+      const page = await store.load(runId, { withoutMetadata: true, limit: 2 });
+      expect(page).toMatchObject({ nextAfterSequence: 2n, hasMore: true });
+      const rest = await store.load(runId, { afterSequence: 2n, withoutMetadata: true });
+      const hinted = [...page.events, ...rest.events];
+      expect(hinted).toHaveLength(3);
+      for (let i = 0; i < 3; i++) {
+        // A hint: a store may drop the metadata or keep it, and must not change anything else.
+        expect([{}, full[i]!.metadata]).toContainEqual(hinted[i]!.metadata);
+        expect({ ...hinted[i]!, metadata: {} }).toEqual({ ...full[i]!, metadata: {} });
+      }
+      // The stored events keep their metadata.
+      expect((await store.load(runId)).events.map((e) => e.metadata)).toEqual(full.map((e) => e.metadata));
+    });
+
     it("after the last sequence: empty, nextAfterSequence stays where it was asked", async () => {
       const store = ctx.store();
       const runId = uniqueRunId();
