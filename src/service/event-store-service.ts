@@ -13,6 +13,7 @@ import type { Limits } from "../limits.js";
 import type { Logger } from "../logger.js";
 import type { Reconstructor } from "../reconstruct/reconstructor.js";
 import type { EventStore } from "../store/event-store.js";
+import { onStreamEnd } from "../stream-end.js";
 import { createAppender } from "./appender.js";
 import { toConnectError } from "./error-mapping.js";
 import { encodedPage, fittingCount, pageResponse, storedPage } from "./page-bytes.js";
@@ -71,6 +72,7 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
   });
   let subscriptions = 0;
   const encodeLive = createSharedEncoder();
+  const mapError = errorMapper(logger);
 
   const impl: EventStoreServiceImpl = {
     async append(request, context) {
@@ -225,20 +227,28 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
     },
   };
 
-  async function* subscribe(request: SubscribeRequest, context: HandlerContext): AsyncGenerator<SubscribeResponseInit> {
-    const spec = subscriptionSpec(request, limits, encodingOf(context));
-    if (subscriptions >= maxSubscriptions) {
-      throw new LimitExceededError("max_subscriptions", BigInt(subscriptions + 1), BigInt(maxSubscriptions));
-    }
-    subscriptions++;
-    try {
-      yield* runSubscription(store, spec, subscription, context.signal, encodeLive);
-    } finally {
-      subscriptions--;
-    }
+  function subscribe(request: SubscribeRequest, context: HandlerContext): AsyncIterable<SubscribeResponseInit> {
+    // Not a generator around runSubscription: every message would pay for the
+    // extra level (stream-end.ts). Errors are mapped here, not by withErrorMapping.
+    return onStreamEnd(
+      () => {
+        const spec = subscriptionSpec(request, limits, encodingOf(context));
+        if (subscriptions >= maxSubscriptions) {
+          throw new LimitExceededError("max_subscriptions", BigInt(subscriptions + 1), BigInt(maxSubscriptions));
+        }
+        subscriptions++;
+        return runSubscription(store, spec, subscription, context.signal, encodeLive);
+      },
+      {
+        end: () => {
+          subscriptions--;
+        },
+        mapError: (error) => mapError(error, context),
+      },
+    );
   }
 
-  return withErrorMapping(impl, logger);
+  return withErrorMapping(impl, mapError);
 }
 
 function subscriptionSpec(request: SubscribeRequest, limits: Limits, encoding: Encoding): SubscriptionSpec {
@@ -262,16 +272,24 @@ function encodingOf(context: HandlerContext): Encoding {
 }
 
 /**
- * Every method's errors through toConnectError. A cancelled call (client gone,
- * deadline, shutdown) ends with the signal's reason, not as an internal error.
+ * Errors as they leave a method: through toConnectError. A cancelled call
+ * (client gone, deadline, shutdown) ends with the signal's reason, not as an
+ * internal error.
  */
-function withErrorMapping(impl: EventStoreServiceImpl, logger: Logger): EventStoreServiceImpl {
-  const map = (error: unknown, context: HandlerContext): ConnectError => {
+function errorMapper(logger: Logger): (error: unknown, context: HandlerContext) => ConnectError {
+  return (error, context) => {
     if (context.signal.aborted && error === context.signal.reason) {
       return ConnectError.from(error, Code.Canceled);
     }
     return toConnectError(error, logger, { method: context.method.name });
   };
+}
+
+/** Every unary method's errors through `map`; subscribe maps its own. */
+function withErrorMapping(
+  impl: EventStoreServiceImpl,
+  map: (error: unknown, context: HandlerContext) => ConnectError,
+): EventStoreServiceImpl {
   const unary =
     <I, O>(fn: (request: I, context: HandlerContext) => O | Promise<O>) =>
     async (request: I, context: HandlerContext): Promise<O> => {
@@ -289,12 +307,6 @@ function withErrorMapping(impl: EventStoreServiceImpl, logger: Logger): EventSto
     readLog: unary(impl.readLog),
     getRunState: unary(impl.getRunState),
     listRuns: unary(impl.listRuns),
-    async *subscribe(request, context) {
-      try {
-        yield* impl.subscribe(request, context);
-      } catch (error) {
-        throw map(error, context);
-      }
-    },
+    subscribe: impl.subscribe,
   } as EventStoreServiceImpl;
 }

@@ -3,6 +3,7 @@
 // both servers mount the gated implementation, so one gate sees every call.
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { onStreamEnd } from "../stream-end.js";
 
 export interface CallGate {
   /** Calls running now (streams until their handler ends). */
@@ -34,6 +35,7 @@ export function createCallGate(): CallGate {
       w.forEach((resolve) => resolve());
     }
   };
+  const streamEnd = { end: leave };
 
   return {
     get inFlight() {
@@ -56,14 +58,17 @@ export function createCallGate(): CallGate {
           };
         } else {
           const call = (fn as Stream).bind(impl);
-          gated[method.localName] = async function* (request: unknown, context: HandlerContext) {
-            enter();
-            try {
-              yield* call(request, context);
-            } finally {
-              leave();
-            }
-          };
+          // Not a generator around the stream: that level would cost every message (stream-end.ts).
+          gated[method.localName] = (request: unknown, context: HandlerContext) =>
+            onStreamEnd(() => {
+              enter();
+              try {
+                return call(request, context)[Symbol.asyncIterator]();
+              } catch (error) {
+                leave();
+                throw error;
+              }
+            }, streamEnd);
         }
       }
       return gated as ServiceImpl<typeof service>;

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { EventType, type Event } from "../../gen/runlog/v1/event_pb.js";
 import { EventBatchSchema, LoadResponseSchema, SubscribeResponseSchema } from "../../gen/runlog/v1/event_store_pb.js";
 import { pageResponse, storedPage } from "../../src/service/page-bytes.js";
-import { eventBatches, storedBatches } from "../../src/service/subscription/batches.js";
+import { eventBatches, liveBatch, storedBatches } from "../../src/service/subscription/batches.js";
 import { createSharedEncoder, encodeEvent } from "../../src/service/subscription/shared-encoding.js";
 import { createLiveFeed } from "../../src/service/subscription/live-feed.js";
 import { createMemoryEventStore } from "../../src/store/memory/memory-event-store.js";
@@ -25,6 +25,7 @@ describe("live feed", () => {
       inScope: (e) => e.runId === "a",
       coordinate: (e) => e.sequence,
       accept: (e) => e.type !== EventType.STEP_STARTED,
+      signal: new AbortController().signal,
     });
     feed.attach();
     await store.append([workflowStarted("a"), customEvent("a"), customEvent("a"), workflowStarted("b")]);
@@ -39,18 +40,20 @@ describe("live feed", () => {
     expect(feed.size).toBe(0);
   });
 
+  const anyEvent = { inScope: () => true, coordinate: (e: Event) => e.position, accept: undefined };
+
   it("overflows: drops everything, detaches, wakes the waiter", async () => {
     const store = await storeWith([]);
-    const feed = createLiveFeed({ store, capacity: 3, inScope: () => true, coordinate: (e) => e.position, accept: undefined });
+    const feed = createLiveFeed({ store, capacity: 3, ...anyEvent, signal: new AbortController().signal });
     feed.attach();
-    const waiting = feed.wait(10_000, new AbortController().signal);
+    const waiting = feed.wait(10_000);
     await store.append([customEvent("r"), customEvent("r")]);
     await waiting;
     await store.append([customEvent("r"), customEvent("r")]);
     expect(feed.overflowed).toBe(true);
     expect(feed.attached).toBe(false);
     expect(feed.size).toBe(0);
-    await feed.wait(10_000, new AbortController().signal); // resolves at once while overflowed
+    await feed.wait(10_000); // resolves at once while overflowed
     feed.attach();
     expect(feed.overflowed).toBe(false);
     await store.append([customEvent("r")]);
@@ -58,15 +61,40 @@ describe("live feed", () => {
   });
 
   it("wait ends on timeout and on abort", async () => {
-    const feed = createLiveFeed({ store: await storeWith([]), capacity: 3, inScope: () => true, coordinate: (e) => e.position, accept: undefined });
+    const controller = new AbortController();
+    const feed = createLiveFeed({ store: await storeWith([]), capacity: 3, ...anyEvent, signal: controller.signal });
     feed.attach();
     const started = Date.now();
-    await feed.wait(20, new AbortController().signal);
+    await feed.wait(20);
     expect(Date.now() - started).toBeGreaterThanOrEqual(15);
-    const controller = new AbortController();
-    const waiting = feed.wait(10_000, controller.signal);
+    const waiting = feed.wait(10_000);
     controller.abort();
     await waiting;
+    await feed.wait(10_000); // resolves at once once aborted
+  });
+
+  it("one timer serves every wait: it is re-armed for each, and a wait woken early is not ended by it later", async () => {
+    const store = await storeWith([]);
+    const feed = createLiveFeed({ store, capacity: 10, ...anyEvent, signal: new AbortController().signal });
+    feed.attach();
+    for (let i = 0; i < 3; i++) {
+      // Woken by an append, well before its timeout; the timer stays armed.
+      const woken = feed.wait(10_000);
+      await store.append([customEvent("r")]);
+      await woken;
+      expect(feed.take(10)).toHaveLength(1);
+    }
+    // A wait with the same and with another timeout each end on their own timer.
+    await feed.wait(10);
+    await feed.wait(10);
+    await feed.wait(5);
+    // A wait that was replaced by a later one ends rather than hang.
+    const replaced = feed.wait(10_000);
+    const later = feed.wait(10_000);
+    await replaced;
+    await store.append([customEvent("r")]);
+    await later;
+    feed.detach();
   });
 });
 
@@ -138,6 +166,8 @@ describe("event batches", () => {
     expect(b).toBe(a);
     const decoded = fromBinary(SubscribeResponseSchema, toBinary(SubscribeResponseSchema, a));
     expect(decoded.message.case === "events" && decoded.message.value.events.map((e) => e.sequence)).toEqual([1n]);
+    // The one-event fast path hands out the same shared message.
+    expect(liveBatch(one[0]!, encode)).toBe(a);
     // Another encoder's bytes for the same event: a message of its own.
     expect(first(encodeEvent)).not.toBe(a);
   });

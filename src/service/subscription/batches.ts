@@ -56,9 +56,18 @@ export function* eventBatches(
   let start = 0;
   for (const end of batchEnds(parts, limits)) {
     const last = events[end - 1]!;
-    yield [sharedBatch(parts.slice(start, end), last), last];
+    yield [end - start === 1 ? sharedBatch(last, parts[start]!) : assembled(parts.slice(start, end)), last];
     start = end;
   }
+}
+
+/**
+ * The live message for one event, the usual chunk of a live subscription:
+ * eventBatches(events, "binary", limits, encode) for that one event, without
+ * the arrays and the generator.
+ */
+export function liveBatch(event: Event, encode: EventEncoder): SubscribeResponse {
+  return sharedBatch(event, encode(event));
 }
 
 /**
@@ -81,16 +90,14 @@ function* batchEnds(parts: readonly Uint8Array[], limits: BatchLimits): Generato
 }
 
 /**
- * The message for events whose bytes are `parts`, assembled in one buffer. Live
- * delivery hands the same one-event batch to every subscriber in turn, so the
- * last one-event message is kept and handed out again for the same event.
+ * The message for one event whose bytes are `bytes`. Live delivery hands the
+ * same one-event batch to every subscriber in turn, so the last one is kept and
+ * handed out again for the same event.
  */
-function sharedBatch(parts: readonly Uint8Array[], last: Event): SubscribeResponse {
-  if (parts.length === 1 && lastSingle !== undefined && lastSingle.event === last && lastSingle.bytes === parts[0]) {
-    return lastSingle.message;
-  }
-  const message = assembled(parts);
-  if (parts.length === 1) lastSingle = { event: last, bytes: parts[0]!, message };
+function sharedBatch(event: Event, bytes: Uint8Array): SubscribeResponse {
+  if (lastSingle !== undefined && lastSingle.event === event && lastSingle.bytes === bytes) return lastSingle.message;
+  const message = assembled([bytes]);
+  lastSingle = { event, bytes, message };
   return message;
 }
 

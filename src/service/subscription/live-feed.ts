@@ -16,6 +16,8 @@ export interface LiveFeedOptions {
   readonly coordinate: (event: Event) => bigint;
   /** Filters that can be decided synchronously; events failing it are never buffered. */
   readonly accept: ((event: Event) => boolean) | undefined;
+  /** The subscription's signal: a wait ends when it aborts. */
+  readonly signal: AbortSignal;
 }
 
 export interface LiveFeed {
@@ -28,16 +30,16 @@ export interface LiveFeed {
   readonly size: number;
   /** Starts listening with an empty buffer; clears the overflow flag. No-op when attached. */
   attach(): void;
-  /** Stops listening and drops the buffer. */
+  /** Stops listening and drops the buffer; lets go of the signal and the timer. */
   detach(): void;
   /** Removes and returns up to `max` buffered events, oldest first. */
   take(max: number): Event[];
-  /** Resolves when something was buffered or the feed overflowed, after `timeoutMs`, or when `signal` aborts. */
-  wait(timeoutMs: number, signal: AbortSignal): Promise<void>;
+  /** Resolves when something was buffered or the feed overflowed, after `timeoutMs`, or when the signal aborts. */
+  wait(timeoutMs: number): Promise<void>;
 }
 
 export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
-  const { store, capacity, inScope, coordinate, accept } = options;
+  const { store, capacity, inScope, coordinate, accept, signal } = options;
   let chunks: Event[][] = [];
   let head = 0; // index of the first unread event in chunks[0]
   let size = 0;
@@ -45,11 +47,21 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
   let overflowed = false;
   let remove: (() => void) | undefined;
   let wake: (() => void) | undefined;
+  // A live subscription waits once per delivery: one timer, re-armed with
+  // refresh(), and one abort listener serve every wait until detach, instead
+  // of a setTimeout and an add/removeEventListener each time. A wait that ends
+  // early leaves the timer armed; firing with no one waiting, it does nothing.
+  let timer: NodeJS.Timeout | undefined;
+  let timerMs = 0;
+  let listening = false;
 
   const notify = () => {
     const w = wake;
     wake = undefined;
     w?.();
+  };
+  const setWake = (resolve: () => void) => {
+    wake = resolve;
   };
 
   const drop = () => {
@@ -107,6 +119,14 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       remove = undefined;
       drop();
       r?.();
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        timer = undefined;
+      }
+      if (listening) {
+        signal.removeEventListener("abort", notify);
+        listening = false;
+      }
     },
     take(max) {
       if (size === 0) return [];
@@ -131,19 +151,21 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
       size -= out.length;
       return out;
     },
-    wait(timeoutMs, signal) {
+    wait(timeoutMs) {
       if (size > 0 || overflowed || signal.aborted) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          if (wake === done) wake = undefined;
-          resolve();
-        };
-        const timer = setTimeout(done, Math.max(0, timeoutMs));
-        signal.addEventListener("abort", done, { once: true });
-        wake = done;
-      });
+      const ms = Math.max(0, timeoutMs);
+      if (timer !== undefined && ms === timerMs) timer.refresh();
+      else {
+        if (timer !== undefined) clearTimeout(timer);
+        timer = setTimeout(notify, ms);
+        timerMs = ms;
+      }
+      if (!listening) {
+        signal.addEventListener("abort", notify);
+        listening = true;
+      }
+      notify(); // an earlier wait still pending ends now rather than never
+      return new Promise<void>(setWake);
     },
   };
   return feed;

@@ -16,7 +16,7 @@ import type { Event } from "../../../gen/runlog/v1/event_pb.js";
 import type { SubscribeResponseSchema } from "../../../gen/runlog/v1/event_store_pb.js";
 import type { EncodedEvents, EventFilter, EventStore } from "../../store/event-store.js";
 import { compileFilter } from "../../store/filter.js";
-import { eventBatches, storedBatches, type Encoding } from "./batches.js";
+import { eventBatches, liveBatch, storedBatches, type Encoding } from "./batches.js";
 import { createLiveFeed } from "./live-feed.js";
 import { encodeEvent, type EventEncoder } from "./shared-encoding.js";
 import { createWorkflowNames, type WorkflowNames } from "./workflow-names.js";
@@ -178,6 +178,7 @@ export async function* runSubscription(
     inScope: scope.inScope,
     coordinate: scope.coordinate,
     accept: accept && ((event) => accept(event, () => "")),
+    signal,
   });
 
   const readStored = spec.encoding === "binary" && scope.residual === undefined ? scope.readStored : undefined;
@@ -265,27 +266,37 @@ export async function* runSubscription(
             mark(cursor);
           }
           const wait = cursor > emitted ? emittedAt + options.checkpointIntervalMs - Date.now() : options.checkpointIntervalMs;
-          await feed.wait(wait, signal);
+          await feed.wait(wait);
           continue;
         }
-        const out: Event[] = [];
-        for (const event of chunk) {
+        // What to send: the chunk itself until an event is skipped, then a copy.
+        let kept: Event[] | undefined;
+        for (let i = 0; i < chunk.length; i++) {
+          const event = chunk[i]!;
           const c = scope.coordinate(event);
-          if (c <= cursor) continue;
-          names.observe(event);
-          if (workflowMatch !== undefined) {
-            const m = workflowMatch(event);
-            if (!(typeof m === "boolean" ? m : await m)) {
-              cursor = c;
-              continue;
+          let send = c > cursor;
+          if (send) {
+            names.observe(event);
+            if (workflowMatch !== undefined) {
+              const m = workflowMatch(event);
+              send = typeof m === "boolean" ? m : await m;
             }
+            cursor = c;
           }
-          out.push(event);
-          cursor = c;
+          if (!send) kept ??= chunk.slice(0, i);
+          else if (kept !== undefined) kept.push(event);
         }
-        for (const [message, last] of eventBatches(out, spec.encoding, options, encodeLive)) {
-          yield message;
-          mark(scope.coordinate(last));
+        const out = kept ?? chunk;
+        if (out.length === 1 && spec.encoding === "binary") {
+          // The usual live chunk (one append, one event), without eventBatches' arrays and generator.
+          const event = out[0]!;
+          yield liveBatch(event, encodeLive);
+          mark(scope.coordinate(event));
+        } else {
+          for (const [message, last] of eventBatches(out, spec.encoding, options, encodeLive)) {
+            yield message;
+            mark(scope.coordinate(last));
+          }
         }
         if (checkpointDue()) {
           yield { message: { case: "checkpoint", value: { position: cursor } } };
