@@ -57,13 +57,7 @@ class EndingStream<T> implements AsyncIterableIterator<T> {
       this.state = "open";
     }
     if (this.state === "ended") return Promise.resolve({ done: true, value: undefined });
-    let result: Promise<IteratorResult<T>>;
-    try {
-      result = this.inner!.next();
-    } catch (error) {
-      return Promise.reject(this.ended(error));
-    }
-    return result.then(this.settled, this.failed);
+    return this.forward("next", undefined);
   }
 
   return(value?: unknown): Promise<IteratorResult<T>> {
@@ -72,13 +66,7 @@ class EndingStream<T> implements AsyncIterableIterator<T> {
       this.finish();
       return Promise.resolve({ done: true, value: value as T });
     }
-    let result: Promise<IteratorResult<T>>;
-    try {
-      result = inner!.return(value);
-    } catch (error) {
-      return Promise.reject(this.ended(error));
-    }
-    return result.then(this.settled, this.failed);
+    return this.forward("return", value);
   }
 
   throw(error?: unknown): Promise<IteratorResult<T>> {
@@ -89,11 +77,16 @@ class EndingStream<T> implements AsyncIterableIterator<T> {
     }
     // As yield* does with an iterator that cannot take an error: close it, then throw.
     if (inner!.throw === undefined) return this.return().then(() => Promise.reject(error));
+    return this.forward("throw", error);
+  }
+
+  /** Calls the open inner iterator's `method`; its result or failure passes through onSettled / onFailed. */
+  private forward(method: "next" | "return" | "throw", argument: unknown): Promise<IteratorResult<T>> {
     let result: Promise<IteratorResult<T>>;
     try {
-      result = inner!.throw(error);
-    } catch (thrown) {
-      return Promise.reject(this.ended(thrown));
+      result = this.inner![method]!(argument);
+    } catch (error) {
+      return Promise.reject(this.ended(error));
     }
     return result.then(this.settled, this.failed);
   }
