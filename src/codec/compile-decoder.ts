@@ -14,8 +14,6 @@ const recursionLimit = 100;
 
 /** ASCII strings up to this many bytes are interned. */
 const shortString = 32;
-/** Longer ASCII strings up to this many bytes are sliced as Latin-1 (cheaper than a UTF-8 decoder). */
-const longAscii = 512;
 const internSlots = 4096;
 
 // The runtime the generated functions share: the input, the read position and
@@ -120,10 +118,12 @@ function readString(end, strict) {
     let i = start;
     while (i < pos && buf[i] < 0x80) i++;
     if (i === pos) return (internStrings[slot] = view.latin1Slice(start, pos));
-  } else if (n <= ${longAscii}) {
-    let i = start;
-    while (i < pos && buf[i] < 0x80) i++;
-    if (i === pos) return view.latin1Slice(start, pos);
+  } else {
+    // Node's own UTF-8 slice, without a scan for ASCII first (that scan was as dear
+    // as the slice). It replaces malformed bytes with U+FFFD: a string holding one
+    // is decoded again by TextDecoder, which rejects them (strict) or agrees.
+    const s = view.utf8Slice(start, pos);
+    if (s.indexOf("\\uFFFD") === -1) return s;
   }
   return (strict ? UTF8_STRICT : UTF8_LENIENT).decode(buf.subarray(start, pos));
 }

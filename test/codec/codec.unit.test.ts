@@ -124,6 +124,34 @@ describe("compiled codec", () => {
     expect(() => codecFor(EventSchema).decode(bytes)).toThrow();
   });
 
+  it("decodes strings over 32 bytes as protobuf-es does: ASCII, non-ASCII, U+FFFD itself, and malformed UTF-8 refused", () => {
+    const encoder = new TextEncoder();
+    /** An Event whose step_name (field 6) holds exactly these bytes. */
+    const withStepName = (bytes: Uint8Array): Uint8Array => {
+      const length = bytes.length;
+      const prefix = length < 128 ? [0x32, length] : [0x32, (length & 0x7f) | 0x80, length >> 7];
+      return Uint8Array.from([...prefix, ...bytes]);
+    };
+    for (const text of ["a".repeat(33), "x".repeat(600), `${"é".repeat(20)}-step`, `start ${"\uFFFD".repeat(12)} end`, `${"a".repeat(40)}😀`]) {
+      const bytes = withStepName(encoder.encode(text));
+      const decoded = codecFor(EventSchema).decode(bytes);
+      expect(decoded.stepName).toBe(text);
+      expect(isDeepStrictEqual(decoded, fromBinary(EventSchema, bytes))).toBe(true);
+    }
+    const a = [...encoder.encode("a".repeat(40))];
+    const malformed = [
+      [...a, 0xc3, 0x28], // a lead byte without its continuation
+      [...a, 0x80], // a lone continuation byte
+      [...a, 0xc0, 0xaf], // an overlong encoding of "/"
+      [...a, 0xed, 0xa0, 0x80], // an encoded surrogate
+      [...a, 0xf0, 0x9f, 0x98], // a sequence cut short at the end
+    ];
+    for (const bytes of malformed.map((b) => withStepName(Uint8Array.from(b)))) {
+      expect(() => fromBinary(EventSchema, bytes)).toThrow();
+      expect(() => codecFor(EventSchema).decode(bytes)).toThrow();
+    }
+  });
+
   it("refuses a length that runs past the end and a varint that never ends", () => {
     expect(() => codecFor(EventSchema).decode(Uint8Array.from([0x12, 0x05, 0x61]))).toThrow(/premature EOF/);
     expect(() => codecFor(EventSchema).decode(Uint8Array.from([0x18, 0xff, 0xff, 0xff]))).toThrow();
