@@ -104,26 +104,27 @@ function readString(end, strict) {
   const n = len(end);
   const start = pos;
   pos += n;
+  let slot = -1;
   if (n <= ${shortString}) {
     if (n === 0) return "";
     // The slot from the length and three bytes; a hit is confirmed byte by byte
     // against the cached string (ASCII only, so equal bytes mean equal strings).
-    const slot = (n * 7919 + buf[start] * 31 + buf[pos - 1] * 1021 + buf[start + (n >> 1)] * 131 + buf[pos - 2 + (n === 1 ? 1 : 0)]) & ${internSlots - 1};
+    slot = (n * 7919 + buf[start] * 31 + buf[pos - 1] * 1021 + buf[start + (n >> 1)] * 131 + buf[pos - 2 + (n === 1 ? 1 : 0)]) & ${internSlots - 1};
     const cached = internStrings[slot];
     if (cached.length === n) {
       let j = 0;
       while (j < n && cached.charCodeAt(j) === buf[start + j]) j++;
       if (j === n) return cached;
     }
-    let i = start;
-    while (i < pos && buf[i] < 0x80) i++;
-    if (i === pos) return (internStrings[slot] = view.latin1Slice(start, pos));
-  } else {
-    // Node's own UTF-8 slice, without a scan for ASCII first (that scan was as dear
-    // as the slice). It replaces malformed bytes with U+FFFD: a string holding one
-    // is decoded again by TextDecoder, which rejects them (strict) or agrees.
-    const s = view.utf8Slice(start, pos);
-    if (s.indexOf("\\uFFFD") === -1) return s;
+  }
+  // Node's own UTF-8 slice, without a scan for ASCII first (that scan was as dear
+  // as the slice). It replaces malformed bytes with U+FFFD: a string holding one
+  // is decoded again by TextDecoder, which rejects them (strict) or agrees.
+  // Well-formed, n characters from n bytes is ASCII: a short one is interned.
+  const s = view.utf8Slice(start, pos);
+  if (s.indexOf("\\uFFFD") === -1) {
+    if (slot >= 0 && s.length === n) internStrings[slot] = s;
+    return s;
   }
   return (strict ? UTF8_STRICT : UTF8_LENIENT).decode(buf.subarray(start, pos));
 }
