@@ -232,12 +232,13 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
   /** The page of one run's events a load() asks for (offsets: sequence - 1), and the cursor. */
   function loadPage(runId: string, loadOptions: LoadOptions | undefined) {
     assertOpen();
-    validateRunId(runId, "run_id", limits);
+    const run = runs.get(runId);
+    // A stored run's ID passed these checks when it was appended.
+    if (run === undefined) validateRunId(runId, "run_id", limits);
     const after = nonNegative(loadOptions?.afterSequence ?? 0n, "after_sequence");
     const limit = pageLimit(loadOptions?.limit, limits);
     const filter = loadOptions?.filter;
     const predicate = filter && compileFieldFilter({ types: filter.types, stepNames: filter.stepNames });
-    const run = runs.get(runId);
     const indexes = run?.indexes ?? [];
     const start = Math.min(Number(after), indexes.length);
     const page = scan((k) => indexes[k]!, start, indexes.length, limit, predicate);
