@@ -25,10 +25,29 @@ describe("createSharedEncoder", () => {
     expect(fromBinary(EventSchema, encode(a)).runId).toBe("a");
   });
 
-  it("keeps a distinct object with the same position apart", () => {
+  it("shares the bytes of one position across distinct objects: a position names one stored event", () => {
     const encode = createSharedEncoder(4);
-    encode(event(2n, "x"));
-    expect(fromBinary(EventSchema, encode(event(2n, "y"))).runId).toBe("y");
+    const first = encode(event(2n, "x"));
+    // The same stored event delivered as another object (a store's change feed may decode it again).
+    expect(encode(event(2n, "x"))).toBe(first);
+  });
+
+  it("encodes an event without a position each time, and caches nothing for it", () => {
+    const encode = createSharedEncoder(4);
+    const a = encode(event(0n, "a"));
+    const b = encode(event(0n, "b"));
+    expect(b).not.toBe(a);
+    expect(fromBinary(EventSchema, b).runId).toBe("b");
+    // Slot 0 stays free for position 4.
+    expect(fromBinary(EventSchema, encode(event(4n, "c"))).runId).toBe("c");
+  });
+
+  it("tells positions apart beyond 2^53", () => {
+    const encode = createSharedEncoder(4);
+    const big = 1n << 60n;
+    encode(event(big, "a"));
+    expect(fromBinary(EventSchema, encode(event(big + 4n, "b"))).runId).toBe("b");
+    expect(fromBinary(EventSchema, encode(event(big, "a"))).runId).toBe("a");
   });
 
   it("rejects a ring size that is not a power of two", () => {
