@@ -1,7 +1,7 @@
 // What the in-memory store promises beyond the contract: its options, the page
 // cap, and a change feed that runs synchronously inside append().
 import { describe, expect, it, vi } from "vitest";
-import { UnavailableError } from "../../src/errors.js";
+import { LimitExceededError, UnavailableError } from "../../src/errors.js";
 import { defaultLimits } from "../../src/limits.js";
 import { createMemoryEventStore } from "../../src/store/memory/memory-event-store.js";
 import { createMemorySnapshotStore } from "../../src/store/memory/memory-snapshot-store.js";
@@ -10,6 +10,27 @@ import { stepStarted, workflowStarted } from "../support/events.js";
 const runEvents = (runId: string, n: number) => Array.from({ length: n }, () => stepStarted(runId));
 
 describe("memory event store", () => {
+  it("refuses, storing nothing, an append whose client-given IDs pass maxClientIds (a Map holds 2^24)", async () => {
+    const store = createMemoryEventStore({ maxClientIds: 3 });
+    const withId = (runId: string, n: number) =>
+      runEvents(runId, n).map((e, i) => ({ ...e, id: `00000000-0000-4000-8000-${runId.padStart(6, "0")}${String(i).padStart(6, "0")}` }));
+    const first = withId("a", 2);
+    await store.append(first);
+    const refused = store.append(withId("b", 2));
+    await expect(refused).rejects.toBeInstanceOf(LimitExceededError);
+    await expect(refused).rejects.toMatchObject({ limit: "memory_client_event_ids", value: 4n, max: 3n });
+    expect(await store.headPosition()).toBe(2n);
+    expect(await store.getLastSequence("b")).toBe(0n);
+    // Store-assigned IDs do not count; a retry of stored events adds none; one more client ID fits.
+    await store.append(runEvents("c", 5));
+    expect((await store.append(first)).duplicate).toBe(true);
+    await store.append(withId("d", 1));
+    await expect(store.append(withId("e", 1))).rejects.toMatchObject({ limit: "memory_client_event_ids", value: 4n, max: 3n });
+    expect(await store.headPosition()).toBe(8n);
+    expect(() => createMemoryEventStore({ maxClientIds: 2 ** 24 + 1 })).toThrow(RangeError);
+    expect(() => createMemoryEventStore({ maxClientIds: -1 })).toThrow(RangeError);
+  });
+
   it("caps Load and ReadLog pages at maxPageEvents", async () => {
     const store = createMemoryEventStore({ limits: { ...defaultLimits, maxPageEvents: 3 } });
     await store.append(runEvents("r", 5));

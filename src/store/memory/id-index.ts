@@ -15,6 +15,12 @@
 // lower-case UUIDs sort as their text does.
 import { Column } from "./column.js";
 
+/**
+ * The most entries a JavaScript Map holds (V8: 2^24; one more throws "Map
+ * maximum size exceeded"): the most client-given IDs the index can keep.
+ */
+export const maxGivenIds = 2 ** 24;
+
 export interface IdIndex {
   /** The log index of the event stored with `id`. */
   get(id: string): number | undefined;
@@ -24,9 +30,21 @@ export interface IdIndex {
    */
   add(id: string, index: number, assigned: boolean, bytes?: Uint8Array, offset?: number): void;
   readonly size: number;
+  /**
+   * How many more client-given IDs add() takes: the caller checks before it
+   * stores anything, since add() runs where nothing may fail. A store-assigned
+   * ID that does not sort after the last one goes to the same map; with no room
+   * left it is not indexed (uuid's v7 keeps the IDs of one process increasing,
+   * so this does not happen).
+   */
+  readonly room: number;
 }
 
-export function createIdIndex(): IdIndex {
+/** `maxGiven`: the most client-given IDs kept (at most maxGivenIds). */
+export function createIdIndex(maxGiven = maxGivenIds): IdIndex {
+  if (!Number.isSafeInteger(maxGiven) || maxGiven < 0 || maxGiven > maxGivenIds) {
+    throw new RangeError(`maxGiven must be an integer from 0 to ${maxGivenIds}, got ${maxGiven}`);
+  }
   const given = new Map<string, number>();
   /** Store-assigned IDs in increasing order, 16 bytes each, and the log index of each. */
   let sortedIds = new Uint8Array(16 * 1024);
@@ -72,10 +90,13 @@ export function createIdIndex(): IdIndex {
         sortedIds.set(probe, count * 16);
         sortedIndexes.set(count, index);
         count++;
-      } else given.set(id, index);
+      } else if (given.size < maxGiven) given.set(id, index);
     },
     get size() {
       return given.size + count;
+    },
+    get room() {
+      return maxGiven - given.size;
     },
   };
 }

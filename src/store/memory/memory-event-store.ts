@@ -8,7 +8,8 @@
 // - per run, `indexes`: the log index of each of its events, by sequence - 1
 //   (sequences are 1-based and gapless);
 // - `byId`: event ID → log index, for idempotent retries and ID conflicts
-//   (id-index.ts: store-assigned IDs in a sorted array, client-given ones in a Map).
+//   (id-index.ts: store-assigned IDs in a sorted array, client-given ones in a Map,
+//   whose 2^24 entries bound them: options.maxClientIds).
 // load() and readLog() return fresh decoded copies; loadEncoded() and
 // readLogEncoded() the stored bytes, which the gRPC port sends as they are.
 // append() returns the normalized events it encoded as `stored`; the store
@@ -23,7 +24,7 @@
 // and no reader ever sees half a batch.
 import type { Event } from "../../../gen/runlog/v1/event_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { UnavailableError } from "../../errors.js";
+import { LimitExceededError, UnavailableError } from "../../errors.js";
 import { initialRunStatus, trackRunStatus, type RunStatusTrack } from "../../events/run-status.js";
 import { validateRunId } from "../../events/validate.js";
 import { defaultLimits, type Limits } from "../../limits.js";
@@ -47,7 +48,7 @@ import { decodeRunPageToken, encodeRunPageToken, nonNegative, pageLimit, runPage
 import { prepareBatch } from "../prepare.js";
 import type { SnapshotStore } from "../snapshot-store.js";
 import { createEventLog, type MemoryLayout } from "./event-log.js";
-import { createIdIndex } from "./id-index.js";
+import { createIdIndex, maxGivenIds } from "./id-index.js";
 import { createMemorySnapshotStore } from "./memory-snapshot-store.js";
 
 export interface MemoryEventStoreOptions {
@@ -66,6 +67,13 @@ export interface MemoryEventStoreOptions {
    * out (fast in-process reads, far more heap and garbage-collector work).
    */
   readonly layout?: MemoryLayout;
+  /**
+   * The most events with client-given IDs the store holds (default and upper
+   * bound 2^24, the most entries a JavaScript Map holds). An append that would
+   * pass it is refused, nothing stored: RESOURCE_EXHAUSTED, limit
+   * `memory_client_event_ids`. Events with IDs the store assigns do not count.
+   */
+  readonly maxClientIds?: number;
 }
 
 interface RunRecord {
@@ -112,7 +120,8 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
   const runs = new Map<string, RunRecord>();
   /** By RunRecord.number. */
   const runList: RunRecord[] = [];
-  const byId = createIdIndex();
+  const maxClientIds = options.maxClientIds ?? maxGivenIds;
+  const byId = createIdIndex(maxClientIds);
   /** Run IDs in creation order; sorted lazily (and cheaply: TimSort on a sorted prefix) by listRuns. */
   const runIds: string[] = [];
   let runIdsSorted = true;
@@ -152,7 +161,13 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       if (original !== undefined) return { events: original, duplicate: true };
     }
 
-    // 3. Expectations, then numbering: every check before any mutation.
+    // 3. Room for the client-given IDs, expectations, then numbering: every check before any mutation.
+    let clientIds = 0;
+    for (let i = 0; i < events.length; i++) if (batch.clientIds[i]) clientIds++;
+    if (clientIds > byId.room) {
+      // The value: the client-given IDs held with this batch's.
+      throw new LimitExceededError("memory_client_event_ids", BigInt(maxClientIds - byId.room + clientIds), BigInt(maxClientIds));
+    }
     if (appendOptions?.expected !== undefined) {
       for (const [runId, expected] of appendOptions.expected) {
         checkExpectedSequence(runId, expected, lastSequenceOf(runId));
