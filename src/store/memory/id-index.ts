@@ -31,13 +31,14 @@ export interface IdIndex {
   add(id: string, index: number, assigned: boolean, bytes?: Uint8Array, offset?: number): void;
   readonly size: number;
   /**
-   * How many more client-given IDs add() takes: the caller checks before it
+   * Client-given IDs held, and the most add() keeps: the caller checks before it
    * stores anything, since add() runs where nothing may fail. A store-assigned
-   * ID that does not sort after the last one goes to the same map; with no room
-   * left it is not indexed (uuid's v7 keeps the IDs of one process increasing,
+   * ID that does not sort after the last one goes to the same map; with it full
+   * that ID is not indexed (uuid's v7 keeps the IDs of one process increasing,
    * so this does not happen).
    */
-  readonly room: number;
+  readonly given: number;
+  readonly maxGiven: number;
 }
 
 /** `maxGiven`: the most client-given IDs kept (at most maxGivenIds). */
@@ -95,9 +96,10 @@ export function createIdIndex(maxGiven = maxGivenIds): IdIndex {
     get size() {
       return given.size + count;
     },
-    get room() {
-      return maxGiven - given.size;
+    get given() {
+      return given.size;
     },
+    maxGiven,
   };
 }
 

@@ -48,7 +48,7 @@ import { decodeRunPageToken, encodeRunPageToken, nonNegative, pageLimit, runPage
 import { prepareBatch } from "../prepare.js";
 import type { SnapshotStore } from "../snapshot-store.js";
 import { createEventLog, type MemoryLayout } from "./event-log.js";
-import { createIdIndex, maxGivenIds } from "./id-index.js";
+import { createIdIndex } from "./id-index.js";
 import { createMemorySnapshotStore } from "./memory-snapshot-store.js";
 
 export interface MemoryEventStoreOptions {
@@ -120,8 +120,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
   const runs = new Map<string, RunRecord>();
   /** By RunRecord.number. */
   const runList: RunRecord[] = [];
-  const maxClientIds = options.maxClientIds ?? maxGivenIds;
-  const byId = createIdIndex(maxClientIds);
+  const byId = createIdIndex(options.maxClientIds);
   /** Run IDs in creation order; sorted lazily (and cheaply: TimSort on a sorted prefix) by listRuns. */
   const runIds: string[] = [];
   let runIdsSorted = true;
@@ -164,9 +163,8 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     // 3. Room for the client-given IDs, expectations, then numbering: every check before any mutation.
     let clientIds = 0;
     for (let i = 0; i < events.length; i++) if (batch.clientIds[i]) clientIds++;
-    if (clientIds > byId.room) {
-      // The value: the client-given IDs held with this batch's.
-      throw new LimitExceededError("memory_client_event_ids", BigInt(maxClientIds - byId.room + clientIds), BigInt(maxClientIds));
+    if (byId.given + clientIds > byId.maxGiven) {
+      throw new LimitExceededError("memory_client_event_ids", BigInt(byId.given + clientIds), BigInt(byId.maxGiven));
     }
     if (appendOptions?.expected !== undefined) {
       for (const [runId, expected] of appendOptions.expected) {
