@@ -3,7 +3,7 @@
 //   npm run bench                       every case, RESULTS.md rewritten
 //   npm run bench -- --filter append    cases whose name matches the regex
 //   npm run bench -- --quick            smaller sizes (smoke test)
-//   npm run bench -- --reps 3 --list --verbose --profile-servers --out file.md --json file.json
+//   npm run bench -- --reps 3 --list --verbose --profile-servers --server-node-args=--trace-gc --server-output dir --out file.md --json file.json
 //
 // See bench/README.md for the corpus and how to profile.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     list: { type: "boolean", default: false },
     verbose: { type: "boolean", short: "v", default: false },
     "profile-servers": { type: "boolean", default: false },
+    "server-node-args": { type: "string" },
+    "server-output": { type: "string" },
     out: { type: "string" },
     json: { type: "string" },
     "timeout-s": { type: "string" },
@@ -76,6 +78,8 @@ const results = await runCases(
     reps,
     defaultReps: quick ? 3 : 5,
     profileServers: values["profile-servers"],
+    serverNodeArgs: values["server-node-args"]?.split(/\s+/).filter((a) => a !== "") ?? [],
+    serverOutputDir: values["server-output"],
     verbose: values.verbose,
     timeoutMs: Number(values["timeout-s"] ?? 600) * 1000,
   },

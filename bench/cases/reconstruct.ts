@@ -130,14 +130,14 @@ const serviceAppend = defineCase<{ append: (e: Event) => Promise<unknown>; event
     const { createAppender, silentLogger, defaultLimits } = await loadAppender();
     const reconstructor = createReconstructor({ store });
     const appender = createAppender({ store, reconstructor, limits: defaultLimits, lifecycleValidation: true, logger: silentLogger, maxAttempts: 3 });
-    const signal = new AbortController().signal;
+    const notCancelled = (): void => {};
     const events: Event[] = [];
     for (let r = 0; r < 64; r++) {
-      await appender([workflowHistory(`svc-${r}`, 1)[0]!], new Map(), signal);
+      await appender([workflowHistory(`svc-${r}`, 1)[0]!], new Map(), notCancelled);
       events.push(repeatableEvent(`svc-${r}`));
     }
     const none = new Map<string, bigint>();
-    return { append: (e) => appender([e], none, signal), events };
+    return { append: (e) => appender([e], none, notCancelled), events };
   },
   async run({ append, events }) {
     let n = 0;

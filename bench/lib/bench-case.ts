@@ -11,6 +11,10 @@ export interface RunContext {
   readonly rep: number;
   /** Pass `--cpu-prof` to server processes the case starts (`--profile-servers`). */
   readonly profileServers: boolean;
+  /** Extra node flags for server processes the case starts (`--server-node-args`). */
+  readonly serverNodeArgs: readonly string[];
+  /** Where server processes write their output after they are ready (`--server-output`). */
+  readonly serverOutputDir: string | undefined;
   readonly log: (message: string) => void;
 }
 

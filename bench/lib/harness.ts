@@ -10,6 +10,8 @@ export interface HarnessOptions {
   readonly reps: number | undefined;
   readonly defaultReps: number;
   readonly profileServers: boolean;
+  readonly serverNodeArgs: readonly string[];
+  readonly serverOutputDir: string | undefined;
   readonly verbose: boolean;
   /** Per repetition. */
   readonly timeoutMs: number;
@@ -20,6 +22,8 @@ function context(options: HarnessOptions, rep: number, name: string): RunContext
     quick: options.quick,
     rep,
     profileServers: options.profileServers,
+    serverNodeArgs: options.serverNodeArgs,
+    serverOutputDir: options.serverOutputDir,
     log: (message) => {
       if (options.verbose) process.stderr.write(`  [${name}] ${message}\n`);
     },
@@ -160,7 +164,7 @@ async function runIsolated(c: BenchCase, options: HarnessOptions): Promise<CaseR
 
 /** Inside the child process of an isolated case: one repetition, result on stdout. */
 export async function runChild(c: BenchCase, rep: number, quick: boolean): Promise<void> {
-  const ctx: RunContext = { quick, rep, profileServers: false, log: (m) => process.stderr.write(`  [${c.name}] ${m}\n`) };
+  const ctx: RunContext = { quick, rep, profileServers: false, serverNodeArgs: [], serverOutputDir: undefined, log: (m) => process.stderr.write(`  [${c.name}] ${m}\n`) };
   const state = await c.setup(ctx);
   try {
     printChildResult(await c.run(state, ctx));

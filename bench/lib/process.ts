@@ -1,7 +1,7 @@
 // Child processes: servers the benchmark talks to (runlog, echo ceilings) and
 // isolated repetitions. Every child this module starts is killed on exit.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join, resolve } from "node:path";
 
@@ -30,6 +30,17 @@ export interface NodeChildOptions {
   readonly cpuProfile?: boolean;
   /** Run the script through tsx (default); false for compiled JavaScript. */
   readonly tsx?: boolean;
+}
+
+export interface ServerProcessOptions extends NodeChildOptions {
+  /** Forward the child's stderr, prefixed with its name. */
+  readonly verbose?: boolean;
+  readonly timeoutMs?: number;
+  /**
+   * Write everything the child prints (stdout and stderr, from its start) to
+   * `<outputDir>/<name>-<pid>.log`, e.g. for `--trace-gc`.
+   */
+  readonly outputDir?: string;
 }
 
 function nodeArgv(script: string, args: readonly string[], options: NodeChildOptions): string[] {
@@ -61,7 +72,7 @@ export async function startServerProcess<I>(
   name: string,
   script: string,
   args: readonly string[],
-  options: NodeChildOptions & { readonly verbose?: boolean; readonly timeoutMs?: number } = {},
+  options: ServerProcessOptions = {},
 ): Promise<ServerProcess<I>> {
   const child = spawn(process.execPath, nodeArgv(script, args, options), {
     cwd: repoDir,
@@ -69,6 +80,13 @@ export async function startServerProcess<I>(
     stdio: ["ignore", "pipe", "pipe"],
   });
   track(child);
+  if (options.outputDir !== undefined) {
+    mkdirSync(options.outputDir, { recursive: true });
+    const log = createWriteStream(join(options.outputDir, `${name}-${child.pid}.log`));
+    child.stdout!.on("data", (chunk: Buffer | string) => log.write(chunk));
+    child.stderr!.on("data", (chunk: Buffer | string) => log.write(chunk));
+    child.once("exit", () => log.end());
+  }
   let stderrTail = "";
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (chunk: string) => {

@@ -17,7 +17,8 @@ export function startRunlog(ctx: RunContext, args: readonly string[] = [], scrip
   const path = script ?? join(benchDir, "servers", "runlog-server.ts");
   return startServerProcess<Ports>("runlog", path, args, {
     cpuProfile: ctx.profileServers,
-    nodeArgs: ["--max-old-space-size=8192"],
+    nodeArgs: ["--max-old-space-size=8192", ...ctx.serverNodeArgs],
+    outputDir: ctx.serverOutputDir,
     tsx: !path.endsWith(".js"),
   });
 }
@@ -26,6 +27,8 @@ export function startRunlog(ctx: RunContext, args: readonly string[] = [], scrip
 export function startEcho(ctx: RunContext, responseBytes: number): Promise<ServerProcess<Ports>> {
   return startServerProcess<Ports>("echo", join(benchDir, "servers", "echo-server.ts"), ["--response-bytes", String(responseBytes)], {
     cpuProfile: ctx.profileServers,
+    nodeArgs: ctx.serverNodeArgs,
+    outputDir: ctx.serverOutputDir,
   });
 }
 

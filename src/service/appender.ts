@@ -27,13 +27,14 @@ export interface AppenderDeps {
 }
 
 /**
- * Appends `events`. `signal`: the call's cancellation; `timeLeftMs`: the
- * milliseconds left before the call's deadline (undefined without one).
+ * Appends `events`. `throwIfCancelled`: throws when the call was cancelled
+ * (src/service/cancellation.ts); `timeLeftMs`: the milliseconds left before the
+ * call's deadline (undefined without one).
  */
 export type Appender = (
   events: readonly Event[],
   clientExpected: ReadonlyMap<string, bigint>,
-  signal: AbortSignal,
+  throwIfCancelled: () => void,
   timeLeftMs?: () => number | undefined,
   /** Each event's encoding as received (AppendOptions.received), when the transport has it. */
   received?: readonly Uint8Array[],
@@ -88,15 +89,15 @@ export function createAppender(deps: AppenderDeps): Appender {
   }
 
   /** Throws when the call was cancelled or has too little time left to write. */
-  function checkTimeLeft(signal: AbortSignal, timeLeftMs: (() => number | undefined) | undefined): void {
-    signal.throwIfAborted();
+  function checkTimeLeft(throwIfCancelled: () => void, timeLeftMs: (() => number | undefined) | undefined): void {
+    throwIfCancelled();
     const left = timeLeftMs?.();
     if (left !== undefined && left < minWriteBudgetMs) {
       throw new ConnectError(`deadline exceeded: ${left} ms left, too little to start a write`, Code.DeadlineExceeded);
     }
   }
 
-  return async (events, clientExpected, signal, timeLeftMs, received) => {
+  return async (events, clientExpected, throwIfCancelled, timeLeftMs, received) => {
     if (events.length === 0) throw new InvalidArgumentError("events", "must not be empty");
     if (events.length > limits.maxBatchEvents) {
       throw new LimitExceededError("max_batch_events", BigInt(events.length), BigInt(limits.maxBatchEvents));
@@ -106,7 +107,7 @@ export function createAppender(deps: AppenderDeps): Appender {
     for (let i = 0; i < events.length; i++) validateEvent(events[i]!, eventField(events.length, i), limits);
 
     if (!lifecycleValidation) {
-      checkTimeLeft(signal, timeLeftMs);
+      checkTimeLeft(throwIfCancelled, timeLeftMs);
       const result = await store.append(events, { expected: clientExpected, received, validated: limits });
       if (!result.duplicate) await afterAppend(result);
       return result;
@@ -139,7 +140,7 @@ export function createAppender(deps: AppenderDeps): Appender {
         }
         expected.set(runId, at);
       }
-      checkTimeLeft(signal, timeLeftMs);
+      checkTimeLeft(throwIfCancelled, timeLeftMs);
       let result: AppendResult;
       try {
         result = await store.append(events, { expected, received, validated: limits });

@@ -16,6 +16,7 @@ import type { EventStore } from "../store/event-store.js";
 import { onStreamEnd } from "../stream-end.js";
 import { createAppender } from "./appender.js";
 import { toConnectError } from "./error-mapping.js";
+import { cancellationReason, throwIfCancelled } from "./cancellation.js";
 import { encodedPage, fittingCount, pageResponse, storedPage } from "./page-bytes.js";
 import { receivedElements } from "./received-bytes.js";
 import {
@@ -84,7 +85,7 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
         expected.set(event.runId, request.expectedLastSequence);
       }
       const received = receivedElements(request, 1, 1); // AppendRequest.event
-      const result = await append([event], expected, context.signal, context.timeoutMs, received);
+      const result = await append([event], expected, () => throwIfCancelled(context), context.timeoutMs, received);
       return { event: result.events[0], duplicate: result.duplicate };
     },
 
@@ -97,7 +98,7 @@ export function createEventStoreService(deps: EventStoreServiceDeps): EventStore
         expected.set(e.runId, e.lastSequence);
       });
       const received = receivedElements(request, 1, request.events.length); // AppendBatchRequest.events
-      const result = await append(request.events, expected, context.signal, context.timeoutMs, received);
+      const result = await append(request.events, expected, () => throwIfCancelled(context), context.timeoutMs, received);
       return { events: [...result.events], duplicate: result.duplicate };
     },
 
@@ -278,7 +279,7 @@ function encodingOf(context: HandlerContext): Encoding {
  */
 function errorMapper(logger: Logger): (error: unknown, context: HandlerContext) => ConnectError {
   return (error, context) => {
-    if (context.signal.aborted && error === context.signal.reason) {
+    if (error !== undefined && error === cancellationReason(context)) {
       return ConnectError.from(error, Code.Canceled);
     }
     return toConnectError(error, logger, { method: context.method.name });

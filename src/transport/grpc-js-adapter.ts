@@ -5,7 +5,9 @@
 //     is INVALID_ARGUMENT (the deserializer passes bytes through, the handler
 //     parses); a handler's result is encoded as it is, without create();
 //   - the handler gets a HandlerContext whose signal fires on client
-//     cancellation, on the deadline and on server shutdown;
+//     cancellation, on the deadline and on server shutdown; the signal is made
+//     when first read, and `cancellationReason` (src/service/cancellation.ts)
+//     answers without it;
 //   - a ConnectError becomes the gRPC status code, message and, in the
 //     grpc-status-details-bin trailer, a google.rpc.Status with the typed
 //     details (what Connect's own gRPC protocol sends);
@@ -24,6 +26,7 @@ import {
 import * as grpc from "@grpc/grpc-js";
 import { codecFor } from "../codec/codec.js";
 import type { Logger } from "../logger.js";
+import { cancellation } from "../service/cancellation.js";
 import { rememberReceived } from "../service/received-bytes.js";
 import { detailsAsAny, encodeRpcStatus } from "./grpc-status.js";
 
@@ -168,15 +171,15 @@ type AnyServerCall = grpc.ServerUnaryCall<Buffer, unknown> | grpc.ServerWritable
 interface CallRegistry {
   /** The shutdown reason, once the shutdown signal fired. */
   readonly shutdown: AbortSignal | undefined;
-  readonly running: Set<AbortController>;
+  readonly running: Set<GrpcCallContext>;
 }
 
 function createCallRegistry(shutdown: AbortSignal | undefined): CallRegistry {
-  const running = new Set<AbortController>();
+  const running = new Set<GrpcCallContext>();
   shutdown?.addEventListener(
     "abort",
     () => {
-      for (const controller of running) controller.abort(shutdown.reason);
+      for (const context of running) context.abort(shutdown.reason);
       running.clear();
     },
     { once: true },
@@ -191,14 +194,16 @@ function createCallRegistry(shutdown: AbortSignal | undefined): CallRegistry {
  * The signal fires when the client cancels or goes away, when the deadline
  * passes (reason: DEADLINE_EXCEEDED), and on shutdown (the shutdown signal's
  * reason); unlike Connect's own contexts, not when the call ends normally.
+ * It is made when first read: most unary calls only ask `[cancellation]()`.
  */
 class GrpcCallContext implements HandlerContext {
   readonly method: DescMethod;
   readonly service: DescService;
-  readonly signal: AbortSignal;
   readonly requestMethod = "POST";
   readonly protocolName = "grpc";
-  private readonly controller = new AbortController();
+  private controller: AbortController | undefined;
+  /** Why the call was cancelled, once it was. */
+  private reason: unknown;
   private readonly deadlineMs: number;
   private readonly onCancelled: () => void;
   /** Bound: callers pass it on as a plain function (Connect's own contexts allow that). */
@@ -215,18 +220,36 @@ class GrpcCallContext implements HandlerContext {
   ) {
     this.method = method;
     this.service = method.parent;
-    this.signal = this.controller.signal;
     const deadline = call.getDeadline();
     this.deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
     this.onCancelled = this.cancelled.bind(this);
     this.timeoutMs = this.timeLeft.bind(this);
     call.once("cancelled", this.onCancelled);
-    if (calls.shutdown?.aborted) this.controller.abort(calls.shutdown.reason);
-    else calls.running.add(this.controller);
+    if (calls.shutdown?.aborted) this.abort(calls.shutdown.reason);
+    else calls.running.add(this);
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  [cancellation](): unknown {
+    return this.reason;
+  }
+
+  /** Cancels the call with `reason` (the first reason stays). */
+  abort(reason: unknown): void {
+    if (this.reason !== undefined) return;
+    this.reason = reason ?? new ConnectError("the call was cancelled", Code.Canceled);
+    this.controller?.abort(this.reason);
   }
 
   private cancelled(): void {
-    this.controller.abort(
+    this.abort(
       Number.isFinite(this.deadlineMs) && Date.now() >= this.deadlineMs
         ? new ConnectError("the deadline passed", Code.DeadlineExceeded)
         : new ConnectError("the client cancelled the call", Code.Canceled),
@@ -260,7 +283,7 @@ class GrpcCallContext implements HandlerContext {
   /** Lets go of the call's listeners when it is over. */
   release(): void {
     this.call.off("cancelled", this.onCancelled);
-    this.calls.running.delete(this.controller);
+    this.calls.running.delete(this);
   }
 }
 
