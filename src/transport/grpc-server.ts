@@ -38,6 +38,9 @@ export async function startGrpcServer<S extends DescService>(options: GrpcServer
   const server = new grpc.Server({
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": options.maxMessageBytes,
+    // Channelz counts every call and message (closures and Date.now() per call) for an
+    // admin service runlog does not serve: 15 µs of server CPU per unary call (OPTIMISATIONS 24).
+    "grpc.enable_channelz": 0,
   });
   const adapted = createGrpcJsService(service, options.implementation, {
     shutdownSignal: options.shutdownSignal,
