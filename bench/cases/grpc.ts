@@ -28,7 +28,7 @@ import {
   unary,
 } from "../lib/grpc-client.js";
 import { encodeAppend, encodeAppendBatch, forRun, repeatableEvent, runTemplate, workflowBody, workflowHistory, workflowStarted, type RunTemplate } from "../lib/history.js";
-import { closedLoop, inFlight, openLoop, sleep, type InFlight } from "../lib/load.js";
+import { closedLoop, openLoop, sleep } from "../lib/load.js";
 import { cpuSeconds, type ServerProcess } from "../lib/process.js";
 import { runlogServerAvailable, startEcho, startRunlog, type Ports } from "../lib/servers.js";
 import { catchUpEvents, durationMs, pick } from "../lib/sizes.js";
@@ -535,13 +535,13 @@ async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<boo
 /** Waits for the writes and the deliveries (10 s at most), stops the streams, and reports. */
 async function latencyFigures(
   latency: ReturnType<typeof createLatencyRecorder>,
-  calls: InFlight,
+  pending: Promise<unknown>[],
   received: () => number,
   expected: number,
   durationMs: number,
   stop: () => void,
 ) {
-  await calls.drained();
+  await Promise.all(pending);
   const complete = await waitFor(() => received() >= expected, 10_000);
   stop();
   return {
@@ -579,14 +579,14 @@ async function runlogLatency(s: FanOut, subscribers: number, duration: number) {
     }
   });
   const events = runs.map((r) => repeatableEvent(r));
-  const calls = inFlight();
+  const pending: Promise<unknown>[] = [];
   const sent = await openLoop(1000, duration, (i) => {
     const e = events[i % events.length]!;
     const request = encodeAppend({ ...e, id: indexedEventId(i, idTagHere) });
     sentAt[i] = performance.now();
-    calls.add(unary(s.client, Append, request));
+    pending.push(unary(s.client, Append, request));
   });
-  return latencyFigures(latency, calls, () => received, sent * subscribers, duration, close);
+  return latencyFigures(latency, pending, () => received, sent * subscribers, duration, close);
 }
 
 export function fanOutLatency(subscribers: number, flavour: Flavour = baseline): BenchCase {
@@ -630,14 +630,14 @@ async function relayLatency(s: FanOut, subscribers: number, duration: number) {
     return h;
   });
   await Promise.all(ready);
-  const calls = inFlight();
+  const pending: Promise<unknown>[] = [];
   const sent = await openLoop(1000, duration, (i) => {
     const message = Buffer.alloc(eventBytes);
     message.writeUInt32LE(i, 0);
     sentAt[i] = performance.now();
-    calls.add(unary(s.client, publishPath, message));
+    pending.push(unary(s.client, publishPath, message));
   });
-  return latencyFigures(latency, calls, () => received, sent * subscribers, duration, () => handles.forEach((h) => h.cancel()));
+  return latencyFigures(latency, pending, () => received, sent * subscribers, duration, () => handles.forEach((h) => h.cancel()));
 }
 
 /**

@@ -66,38 +66,4 @@ export async function openLoop(ratePerSecond: number, durationMs: number, op: (i
   return sent;
 }
 
-/** Calls in flight, counted without holding them or their results (an open loop's thousands). */
-export interface InFlight {
-  add(call: Promise<unknown>): void;
-  /** Resolves when every added call has settled; rejects with the first failure. */
-  drained(): Promise<void>;
-}
-
-export function inFlight(): InFlight {
-  let open = 0;
-  let failure: unknown;
-  let failed = false;
-  let wake: (() => void) | undefined;
-  const settle = (): void => {
-    if (--open === 0 && wake) wake();
-  };
-  return {
-    add(call) {
-      open++;
-      call.then(settle, (error: unknown) => {
-        if (!failed) {
-          failed = true;
-          failure = error;
-        }
-        settle();
-      });
-    },
-    async drained() {
-      if (open > 0) await new Promise<void>((r) => (wake = r));
-      wake = undefined;
-      if (failed) throw failure;
-    },
-  };
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
