@@ -136,10 +136,10 @@ export function createReconstructor(options: ReconstructorOptions): Reconstructo
         if (remaining <= 0n) break;
         if (remaining < maxLoadLimit) limit = Number(remaining);
       }
-      // The fold never reads metadata: the store may skip decoding it.
+      // The fold never reads metadata or IDs: the store may skip decoding them.
       const page = await store.load(
         model.runId,
-        limit === undefined ? { afterSequence: after, withoutMetadata: true } : { afterSequence: after, limit, withoutMetadata: true },
+        limit === undefined ? { afterSequence: after, foldOnly: true } : { afterSequence: after, limit, foldOnly: true },
       );
       for (const event of page.events) {
         if (until !== undefined && event.sequence > until) return folded;

@@ -27,4 +27,15 @@ describe("PostgreSQL store: event payload codec", () => {
     expect(decoded[2]!.output).toEqual(events[2]!.output);
     expect(events[3]!.position).toBe(42n); // the caller's event is not changed
   });
+
+  it("decodes for the fold (LoadOptions.foldOnly) without metadata and id, everything else as stored", () => {
+    const bytes = encodeEvent(events[0]!);
+    const full = decodeEvent(bytes, 1n);
+    const forFold = decodeEvent(bytes, 1n, true);
+    expect(full.metadata).toEqual({ trace: "t-1" });
+    expect(full.id).not.toBe("");
+    expect(forFold.metadata).toEqual({});
+    expect(forFold.id).toBe("");
+    expect({ ...forFold, metadata: {}, id: "" }).toEqual({ ...full, metadata: {}, id: "" });
+  });
 });

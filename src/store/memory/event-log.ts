@@ -13,11 +13,12 @@ import { EventSchema, type Event, type EventType } from "../../../gen/runlog/v1/
 import { codecFor, decoderWithout } from "../../codec/codec.js";
 import { varintSize, writeVarint } from "../../codec/varint.js";
 import { flat } from "../compact.js";
+import { foldSkips } from "../event-store.js";
 import { Column } from "./column.js";
 
 const eventCodec = codecFor(EventSchema);
-/** For readers that never look at metadata (the fold): a quarter of an event's decoding, skipped. */
-const decodeWithoutMetadata = decoderWithout(EventSchema, ["metadata"]) ?? eventCodec.decode;
+/** For the fold (LoadOptions.foldOnly): metadata and id, a third of an event's decoding, skipped. */
+const decodeForFold = decoderWithout(EventSchema, foldSkips) ?? eventCodec.decode;
 
 /** Buffers start small (an empty store stays small) and double up to this size. */
 const largestSlab = 4 * 1024 * 1024;
@@ -39,10 +40,10 @@ export interface EventLog {
   /** Bytes layout only: the stored bytes of event `index`, a view of the log's memory, never to be changed. */
   readonly bytes?: (index: number) => Uint8Array;
   /**
-   * Event `index`: a fresh decoded copy (its metadata left empty when
-   * `withoutMetadata`), or (objects layout) the stored object, never to be changed.
+   * Event `index`: a fresh decoded copy (the fields of foldSkips left empty
+   * when `foldOnly`), or (objects layout) the stored object, never to be changed.
    */
-  event(index: number, withoutMetadata?: boolean): Event;
+  event(index: number, foldOnly?: boolean): Event;
   type(index: number): EventType;
   stepName(index: number): string;
   run(index: number): number;
@@ -123,7 +124,7 @@ function createEncodedLog(): EventLog {
       used += encoded.length;
     },
     bytes,
-    event: (index, withoutMetadata) => (withoutMetadata ? decodeWithoutMetadata : eventCodec.decode)(bytes(index)),
+    event: (index, foldOnly) => (foldOnly ? decodeForFold : eventCodec.decode)(bytes(index)),
     type: (index) => typeOf.get(index) as EventType,
     stepName: (index) => stepNames[stepOf.get(index)]!,
     run: (index) => runOf.get(index),

@@ -318,8 +318,8 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     return { ks, from: start, to: end, lastExamined: hasMore ? ks[ks.length - 1]! : end - 1, hasMore };
   }
 
-  const decoded = (indexes: readonly number[], withoutMetadata?: boolean): Event[] =>
-    indexes.map((index) => log.event(index, withoutMetadata));
+  const decoded = (indexes: readonly number[], foldOnly?: boolean): Event[] =>
+    indexes.map((index) => log.event(index, foldOnly));
   /** The log indexes of a run's events at these offsets (sequence - 1). */
   const runIndexes = (run: RunRecord | undefined, ks: readonly number[]): number[] =>
     run === undefined ? [] : ks.map((k) => run.indexes[k]!);
@@ -383,7 +383,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
       const events =
         log.slice !== undefined && page.ks === undefined && run !== undefined
           ? log.slice(run.number, page.from, page.to)
-          : decoded(runIndexes(run, offsetsOf(page)), loadOptions?.withoutMetadata);
+          : decoded(runIndexes(run, offsetsOf(page)), loadOptions?.foldOnly);
       return { events, nextAfterSequence, hasMore };
     },
     async getLastSequence(runId) {

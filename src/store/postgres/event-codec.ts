@@ -4,10 +4,11 @@
 // bytes and messages as protobuf-es's toBinary/fromBinary, 2.5–3× faster.
 import { EventSchema, type Event } from "../../../gen/runlog/v1/event_pb.js";
 import { codecFor, decoderWithout } from "../../codec/codec.js";
+import { foldSkips } from "../event-store.js";
 
 const eventCodec = codecFor(EventSchema);
-/** For readers that never look at metadata (LoadOptions.withoutMetadata: the reconstructor's fold). */
-const decodeWithoutMetadata = decoderWithout(EventSchema, ["metadata"]) ?? eventCodec.decode;
+/** For the reconstructor's fold (LoadOptions.foldOnly): metadata and id left empty. */
+const decodeForFold = decoderWithout(EventSchema, foldSkips) ?? eventCodec.decode;
 
 export function encodeEvent(event: Event): Uint8Array {
   if (event.position === 0n) return eventCodec.encode(event);
@@ -23,8 +24,8 @@ export function encodeEvents(events: readonly Event[]): Uint8Array[] {
   return events.map(encodeEvent);
 }
 
-export function decodeEvent(payload: Uint8Array, position: bigint, withoutMetadata = false): Event {
-  const event = (withoutMetadata ? decodeWithoutMetadata : eventCodec.decode)(payload);
+export function decodeEvent(payload: Uint8Array, position: bigint, foldOnly = false): Event {
+  const event = (foldOnly ? decodeForFold : eventCodec.decode)(payload);
   event.position = position;
   return event;
 }

@@ -344,7 +344,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
         });
         const last = toBigInt(result.rows[0]!.last_sequence);
         const events: Event[] = [];
-        for (const row of result.rows) if (row.chunk !== null) loadChunk(row.chunk, events, loadOptions?.withoutMetadata === true);
+        for (const row of result.rows) if (row.chunk !== null) loadChunk(row.chunk, events, loadOptions?.foldOnly === true);
         const hasMore = events.length > limit;
         if (hasMore) events.length = limit;
         return {
@@ -487,13 +487,13 @@ function toTimestamp(seconds: string | null, nanos: number | null): Timestamp | 
  * its input, and an event kept by a caller must not hold the whole chunk (a small copy
  * comes from Buffer's pool, as the per-row hex decoding's did).
  */
-function loadChunk(chunk: Buffer, into: Event[], withoutMetadata: boolean): void {
+function loadChunk(chunk: Buffer, into: Event[], foldOnly: boolean): void {
   let at = 0;
   while (at < chunk.length) {
     const position = chunk.readBigInt64BE(at);
     const length = chunk.readInt32BE(at + 8);
     at += 12;
-    into.push(decodeEvent(Buffer.from(chunk.subarray(at, at + length)), position, withoutMetadata));
+    into.push(decodeEvent(Buffer.from(chunk.subarray(at, at + length)), position, foldOnly));
     at += length;
   }
 }

@@ -44,7 +44,7 @@ export function reads(ctx: ContractContext): void {
       expect((await store.load(runId)).events).toHaveLength(7);
     });
 
-    it("withoutMetadata: the same events, their metadata left out or kept, never changed", async () => {
+    it("foldOnly: the same events, their metadata and ids left out or kept, never changed", async () => {
       const store = ctx.store();
       const runId = uniqueRunId();
       await store.append([
@@ -53,18 +53,22 @@ export function reads(ctx: ContractContext): void {
         stepCompleted(runId, {}, { output: { ok: true } }),
       ]);
       const full = (await store.load(runId)).events;
-      const page = await store.load(runId, { withoutMetadata: true, limit: 2 });
+      const page = await store.load(runId, { foldOnly: true, limit: 2 });
       expect(page).toMatchObject({ nextAfterSequence: 2n, hasMore: true });
-      const rest = await store.load(runId, { afterSequence: 2n, withoutMetadata: true });
+      const rest = await store.load(runId, { afterSequence: 2n, foldOnly: true });
       const hinted = [...page.events, ...rest.events];
       expect(hinted).toHaveLength(3);
       for (let i = 0; i < 3; i++) {
-        // A hint: a store may drop the metadata or keep it, and must not change anything else.
+        // A hint: a store may drop the metadata and the id or keep them, and must not change anything else.
         expect([{}, full[i]!.metadata]).toContainEqual(hinted[i]!.metadata);
-        expect({ ...hinted[i]!, metadata: {} }).toEqual({ ...full[i]!, metadata: {} });
+        expect(["", full[i]!.id]).toContain(hinted[i]!.id);
+        expect({ ...hinted[i]!, metadata: {}, id: "" }).toEqual({ ...full[i]!, metadata: {}, id: "" });
       }
-      // The stored events keep their metadata.
-      expect((await store.load(runId)).events.map((e) => e.metadata)).toEqual(full.map((e) => e.metadata));
+      // The stored events keep their metadata and ids.
+      const again = (await store.load(runId)).events;
+      expect(again.map((e) => e.metadata)).toEqual(full.map((e) => e.metadata));
+      expect(again.map((e) => e.id)).toEqual(full.map((e) => e.id));
+      expect(full.every((e) => e.id !== "")).toBe(true);
     });
 
     it("after the last sequence: empty, nextAfterSequence stays where it was asked", async () => {
