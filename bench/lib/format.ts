@@ -13,8 +13,11 @@ export function formatNumber(value: number): string {
   return Number(value.toPrecision(3)).toString();
 }
 
+/** Two decimals; below 0.01 (a ratio of very different speeds), 2 significant digits: 0.00053 → "0.00053×". */
 export function formatRatio(value: number): string {
-  return Number.isFinite(value) ? `${value.toFixed(2)}×` : "–";
+  if (!Number.isFinite(value)) return "–";
+  if (value !== 0 && Math.abs(value) < 0.01) return `${Number(value.toPrecision(2))}×`;
+  return `${value.toFixed(2)}×`;
 }
 
 /** A plain-text table with right-aligned numeric columns. */
