@@ -66,18 +66,11 @@ export interface LoadOptions {
   readonly filter?: EventFilter;
   /**
    * The caller reads only what the reconstructor's fold reads: a store may
-   * return the events with the fields in `foldSkips` (metadata and id) empty,
-   * which spares decoding them. A hint; a store may ignore it.
+   * return the events with metadata and id empty, which spares decoding them
+   * (fold-decoder.ts). A hint; a store may ignore it.
    */
   readonly foldOnly?: boolean;
 }
-
-/**
- * The Event fields a `foldOnly` load may leave empty: the fold never reads
- * them, and they are a third of an event's decoding (a 36-character ID and the
- * trace metadata of the benchmark's events; bench/OPTIMISATIONS.md 19 and 25).
- */
-export const foldSkips = ["metadata", "id"] as const;
 
 export interface LoadResult {
   /** Sorted by sequence. */

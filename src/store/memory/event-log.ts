@@ -10,15 +10,13 @@
 // buffers are not scanned by the collector at all, and Load, ReadLog and
 // Subscribe send them as they are; in-process readers get decoded copies.
 import { EventSchema, type Event, type EventType } from "../../../gen/runlog/v1/event_pb.js";
-import { codecFor, decoderWithout } from "../../codec/codec.js";
+import { codecFor } from "../../codec/codec.js";
 import { varintSize, writeVarint } from "../../codec/varint.js";
 import { flat } from "../compact.js";
-import { foldSkips } from "../event-store.js";
+import { decodeForFold } from "../fold-decoder.js";
 import { Column } from "./column.js";
 
 const eventCodec = codecFor(EventSchema);
-/** For the fold (LoadOptions.foldOnly): metadata and id, a third of an event's decoding, skipped. */
-const decodeForFold = decoderWithout(EventSchema, foldSkips) ?? eventCodec.decode;
 
 /** Buffers start small (an empty store stays small) and double up to this size. */
 const largestSlab = 4 * 1024 * 1024;
@@ -40,8 +38,8 @@ export interface EventLog {
   /** Bytes layout only: the stored bytes of event `index`, a view of the log's memory, never to be changed. */
   readonly bytes?: (index: number) => Uint8Array;
   /**
-   * Event `index`: a fresh decoded copy (the fields of foldSkips left empty
-   * when `foldOnly`), or (objects layout) the stored object, never to be changed.
+   * Event `index`: a fresh decoded copy (metadata and id left empty when
+   * `foldOnly`), or (objects layout) the stored object, never to be changed.
    */
   event(index: number, foldOnly?: boolean): Event;
   type(index: number): EventType;

@@ -3,12 +3,10 @@
 // Both directions go through the compiled codec (src/codec, adr/0007): the same
 // bytes and messages as protobuf-es's toBinary/fromBinary, 2.5–3× faster.
 import { EventSchema, type Event } from "../../../gen/runlog/v1/event_pb.js";
-import { codecFor, decoderWithout } from "../../codec/codec.js";
-import { foldSkips } from "../event-store.js";
+import { codecFor } from "../../codec/codec.js";
+import { decodeForFold } from "../fold-decoder.js";
 
 const eventCodec = codecFor(EventSchema);
-/** For the reconstructor's fold (LoadOptions.foldOnly): metadata and id left empty. */
-const decodeForFold = decoderWithout(EventSchema, foldSkips) ?? eventCodec.decode;
 
 export function encodeEvent(event: Event): Uint8Array {
   if (event.position === 0n) return eventCodec.encode(event);
