@@ -45,7 +45,25 @@ export function decoderWithout<Desc extends DescMessage>(
       return field;
     }),
   );
-  return compileDecoder(messages, skipped) as (bytes: Uint8Array) => MessageShape<Desc>;
+  return compileDecoder(messages, { skipped }) as (bytes: Uint8Array) => MessageShape<Desc>;
+}
+
+const requestDecoders = new WeakMap<DescMessage, (bytes: Uint8Array) => unknown>();
+
+/**
+ * The gRPC port's request decoder: codecFor(schema).decode, except that the
+ * google.protobuf.Value fields of the messages (Event.output, a payload's input,
+ * value, …) stay encoded until read (lazy-value.ts). What it returns must go
+ * through the append path, which rebases or settles them.
+ */
+export function requestDecoderFor<Desc extends DescMessage>(schema: Desc): (bytes: Uint8Array) => MessageShape<Desc> {
+  let decode = requestDecoders.get(schema);
+  if (decode === undefined) {
+    const messages = reachableMessages(schema);
+    decode = unsupportedReason(messages) === undefined ? compileDecoder(messages, { lazyValues: true }) : codecFor(schema).decode;
+    requestDecoders.set(schema, decode);
+  }
+  return decode as (bytes: Uint8Array) => MessageShape<Desc>;
 }
 
 export function codecFor<Desc extends DescMessage>(schema: Desc): Codec<Desc> {

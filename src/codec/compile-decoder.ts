@@ -5,6 +5,8 @@
 // unknown fields in $unknown, repeated message fields merged), 4–6× faster on
 // runlog's events (bench/OPTIMISATIONS.md). codec.ts decides when it is used.
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { isUtf8 } from "node:buffer";
+import { LazyValue } from "./lazy-value.js";
 import { emptyMessageSource, scalarWireType, scalarZeroSource, tagValue } from "./schema-walk.js";
 
 export type Decoder = (bytes: Uint8Array) => unknown;
@@ -166,6 +168,92 @@ function unknown(m, tag, end, depth) {
   else m.$unknown.push(field);
 }
 
+// Lazy google.protobuf.Value fields (lazy-value.ts): a walk over the bytes, from
+// wpos, that answers whether decoding them is certain to succeed and to leave no
+// unknown fields — the depth limit, lengths within bounds, varints that end,
+// well-formed UTF-8 — without making anything. Anything else (an unknown field,
+// a wire type the field does not have) answers no, and the field is decoded now.
+let wpos = 0;
+
+/** A length at wpos, moving past it; -1 when it does not end within 5 bytes before end, or runs past end. */
+function wlen(end) {
+  let r = 0;
+  let scale = 1;
+  for (let i = 0; i < 5; i++) {
+    if (wpos >= end) return -1;
+    const b = buf[wpos++];
+    r += (b & 0x7f) * scale;
+    if (b < 0x80) return r <= end - wpos ? r : -1;
+    scale *= 128;
+  }
+  return -1;
+}
+
+function wvarint(end) {
+  for (let i = 0; i < 10; i++) {
+    if (wpos >= end) return false;
+    if (buf[wpos++] < 0x80) return true;
+  }
+  return false;
+}
+
+function wstring(end) {
+  const n = wlen(end);
+  if (n < 0) return false;
+  const e = wpos + n;
+  for (let i = wpos; i < e; i++) {
+    if (buf[i] >= 0x80) {
+      if (!IS_UTF8(buf.subarray(wpos, e))) return false;
+      break;
+    }
+  }
+  wpos = e;
+  return true;
+}
+
+function plainValue(end, depth) {
+  if (depth > ${recursionLimit}) return false;
+  while (wpos < end) {
+    switch (buf[wpos++]) {
+      case 8: case 32: if (!wvarint(end)) return false; break; // null_value, bool_value
+      case 17: wpos += 8; if (wpos > end) return false; break; // number_value
+      case 26: if (!wstring(end)) return false; break; // string_value
+      case 42: { const n = wlen(end); if (n < 0 || !plainStruct(wpos + n, depth + 1)) return false; break; }
+      case 50: { const n = wlen(end); if (n < 0 || !plainList(wpos + n, depth + 1)) return false; break; }
+      default: return false;
+    }
+  }
+  return wpos === end;
+}
+
+function plainStruct(end, depth) {
+  if (depth > ${recursionLimit}) return false;
+  while (wpos < end) {
+    if (buf[wpos++] !== 10) return false; // fields: map entries
+    const n = wlen(end);
+    if (n < 0) return false;
+    const e = wpos + n;
+    while (wpos < e) {
+      const t = buf[wpos++];
+      if (t === 10) { if (!wstring(e)) return false; }
+      else if (t === 18) { const m = wlen(e); if (m < 0 || !plainValue(wpos + m, depth + 1)) return false; }
+      else return false;
+    }
+    if (wpos !== e) return false;
+  }
+  return wpos === end;
+}
+
+function plainList(end, depth) {
+  if (depth > ${recursionLimit}) return false;
+  while (wpos < end) {
+    if (buf[wpos++] !== 10) return false; // values
+    const n = wlen(end);
+    if (n < 0 || !plainValue(wpos + n, depth + 1)) return false;
+  }
+  return wpos === end;
+}
+
 function setKey(record, key, value) {
   if (key === "__proto__") Object.defineProperty(record, key, { value, enumerable: true, configurable: true, writable: true });
   else record[key] = value;
@@ -177,7 +265,19 @@ function setKey(record, key, value) {
  * are stepped over unread: the decoded message keeps their defaults. For readers
  * that never look at them (the reconstructor's fold and Event.metadata).
  */
-export function compileDecoder(messages: readonly DescMessage[], skipped: ReadonlySet<DescField> = new Set()): Decoder {
+export interface DecoderOptions {
+  /** Length-delimited fields stepped over unread (above). */
+  readonly skipped?: ReadonlySet<DescField>;
+  /**
+   * google.protobuf.Value fields (not those nested in a Value) decoded when
+   * first read: LazyValues over the input's bytes (lazy-value.ts), for the
+   * append path, which must then rebase or settle them.
+   */
+  readonly lazyValues?: boolean;
+}
+
+export function compileDecoder(messages: readonly DescMessage[], options: DecoderOptions = {}): Decoder {
+  const skipped = options.skipped ?? new Set<DescField>();
   for (const field of skipped) {
     const lengthDelimited =
       field.fieldKind === "message" ||
@@ -186,8 +286,27 @@ export function compileDecoder(messages: readonly DescMessage[], skipped: Readon
     if (!lengthDelimited) throw new Error(`cannot skip ${field.parent.typeName}.${field.name}: only length-delimited fields can be skipped`);
   }
   const index = new Map(messages.map((m, i) => [m.typeName, i]));
-  const functions = messages.map((m, i) => messageDecoder(m, i, index, skipped));
-  const source = `${prelude}\n${functions.join("\n")}\nreturn function decode(bytes) {
+  const valueIndex = index.get(valueTypeName);
+  const lazy = options.lazyValues === true && valueIndex !== undefined;
+  const functions = messages.map((m, i) => messageDecoder(m, i, index, skipped, lazy && m.typeName !== valueTypeName && !inValue.has(m.typeName)));
+  // Decodes a LazyValue's bytes when it is first read; the state of a decode in progress is kept.
+  const valueAt =
+    valueIndex === undefined
+      ? ""
+      : `function decodeValueAt(bytes, start, end) {
+  const b = buf, v = view, p = pos;
+  buf = bytes;
+  view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  pos = start;
+  try {
+    return d${valueIndex}(end, 1, undefined);
+  } finally {
+    buf = b;
+    view = v;
+    pos = p;
+  }
+}`;
+  const source = `${prelude}\n${functions.join("\n")}\n${valueAt}\nreturn function decode(bytes) {
   buf = bytes;
   view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   pos = 0;
@@ -198,7 +317,7 @@ export function compileDecoder(messages: readonly DescMessage[], skipped: Readon
     view = EMPTY_BUFFER;
   }
 };`;
-  const factory = new Function("EMPTY", "EMPTY_BUFFER", "UTF8_STRICT", "UTF8_LENIENT", "Buffer", source) as (
+  const factory = new Function("EMPTY", "EMPTY_BUFFER", "UTF8_STRICT", "UTF8_LENIENT", "Buffer", "IS_UTF8", "LAZY", source) as (
     ...args: unknown[]
   ) => Decoder;
   return factory(
@@ -207,13 +326,29 @@ export function compileDecoder(messages: readonly DescMessage[], skipped: Readon
     new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }),
     new TextDecoder("utf-8", { ignoreBOM: true }),
     Buffer,
+    isUtf8,
+    LazyValue,
   );
 }
 
-function messageDecoder(message: DescMessage, i: number, index: ReadonlyMap<string, number>, skipped: ReadonlySet<DescField>): string {
+const valueTypeName = "google.protobuf.Value";
+/** The messages a Value is made of: a Value inside them is decoded with the Value. */
+const inValue = new Set(["google.protobuf.Struct", "google.protobuf.ListValue"]);
+
+function messageDecoder(
+  message: DescMessage,
+  i: number,
+  index: ReadonlyMap<string, number>,
+  skipped: ReadonlySet<DescField>,
+  lazyValues: boolean,
+): string {
   const cases = message.fields
-    // Not `pos += len(end)`: pos would be read before len() moves it past the length.
-    .map((field) => (skipped.has(field) ? `      case ${tagValue(field.number, 2)}: { const n = len(end); pos += n; break; }` : fieldCases(field, index)))
+    .map((field) => {
+      // Not `pos += len(end)`: pos would be read before len() moves it past the length.
+      if (skipped.has(field)) return `      case ${tagValue(field.number, 2)}: { const n = len(end); pos += n; break; }`;
+      if (lazyValues && field.fieldKind === "message" && field.message.typeName === valueTypeName) return lazyValueCase(field, index);
+      return fieldCases(field, index);
+    })
     .join("\n");
   // A oneof starts as the shared UNSET and gets its own { case: undefined } only if
   // nothing set it: most decoded oneofs are set, and this saves an object for each.
@@ -234,6 +369,36 @@ ${cases}
 ${unset}
   return m;
 }`;
+}
+
+/**
+ * A singular Value field (or oneof member) read as a LazyValue when its bytes
+ * pass the walk and the field is not set yet; otherwise decoded (merged into
+ * what is there, as fromBinary does) at once.
+ */
+function lazyValueCase(field: DescField & { fieldKind: "message" }, index: ReadonlyMap<string, number>): string {
+  const name = JSON.stringify(field.localName);
+  const set = (value: string) =>
+    field.oneof === undefined ? `m[${name}] = ${value};` : `m[${JSON.stringify(field.oneof.localName)}] = { case: ${name}, value: ${value} };`;
+  const existing =
+    field.oneof === undefined
+      ? `m[${name}]`
+      : `(m[${JSON.stringify(field.oneof.localName)}].case === ${name} ? m[${JSON.stringify(field.oneof.localName)}].value : undefined)`;
+  const child = `d${index.get(field.message.typeName)!}`;
+  return `      case ${tagValue(field.number, 2)}: {
+        const n = len(end);
+        const e = pos + n;
+        const current = ${existing};
+        wpos = pos;
+        if (current === undefined && plainValue(e, depth + 1)) {
+          const v = new LAZY(buf, pos, e, decodeValueAt);
+          pos = e;
+          ${set("v")}
+        } else {
+          ${set(`${child}(e, depth + 1, current)`)}
+        }
+        break;
+      }`;
 }
 
 function fieldCases(field: DescField, index: ReadonlyMap<string, number>): string {

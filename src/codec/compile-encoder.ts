@@ -6,6 +6,7 @@
 // message reserves one byte for its length and moves its body when the length
 // needs more, instead of protobuf-es's fork and join of chunk lists.
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { LazyValue } from "./lazy-value.js";
 import { is64BitInteger, scalarWireType, tagBytes } from "./schema-walk.js";
 
 /**
@@ -154,8 +155,8 @@ export function compileEncoder(messages: readonly DescMessage[]): Encoder {
   if (out.length > ${keptBytes}) out = Buffer.allocUnsafe(INITIAL);
   return result;
 };`;
-  const factory = new Function("INITIAL", "Buffer", source) as (...args: unknown[]) => Encoder;
-  return factory(64 * 1024, Buffer);
+  const factory = new Function("INITIAL", "Buffer", "LAZY", source) as (...args: unknown[]) => Encoder;
+  return factory(64 * 1024, Buffer, LazyValue);
 }
 
 function messageEncoder(message: DescMessage, i: number, index: ReadonlyMap<string, number>): string {
@@ -175,9 +176,14 @@ function messageEncoder(message: DescMessage, i: number, index: ReadonlyMap<stri
     const cases = group.map((f) => `    case ${JSON.stringify(f.localName)}: { const v = o.value; ${valueWriter(f, "v", index)} break; }`);
     parts.push(`  { const o = m[${JSON.stringify(oneof.localName)}]; if (o !== undefined) switch (o.case) {\n${cases.join("\n")}\n  } }`);
   }
+  // An unread LazyValue (lazy-value.ts) is its bytes: copied, not decoded to be encoded again.
+  const lazy =
+    message.typeName === "google.protobuf.Value"
+      ? `  if (m instanceof LAZY) { const raw = LAZY.unread(m); if (raw !== undefined) { need(raw.length); out.set(raw, at); at += raw.length; return; } }\n`
+      : "";
   return `let r${i} = 1;
 function e${i}(m) {
-${parts.join("\n")}
+${lazy}${parts.join("\n")}
   if (m.$unknown !== undefined) unknown(m.$unknown);
 }`;
 }

@@ -1,8 +1,11 @@
 // Append and AppendBatch share this: lifecycle validation made atomic with the
 // write, client expectations combined with the validator's, bounded retries
 // when only the server cared which sequence the run was at, and snapshots after.
+// The events' unread JSON values (src/codec/lazy-value.ts) are settled once stored:
+// the reconstructor keeps them, and must not keep the request's bytes with them.
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Event } from "../../gen/runlog/v1/event_pb.js";
+import { settleLazyValues } from "../codec/lazy-value.js";
 import {
   ConcurrencyConflictError,
   EventIdConflictError,
@@ -109,6 +112,7 @@ export function createAppender(deps: AppenderDeps): Appender {
     if (!lifecycleValidation) {
       checkTimeLeft(throwIfCancelled, timeLeftMs);
       const result = await store.append(events, { expected: clientExpected, received, validated: limits });
+      settleLazyValues(events);
       if (!result.duplicate) await afterAppend(result);
       return result;
     }
@@ -150,6 +154,7 @@ export function createAppender(deps: AppenderDeps): Appender {
         }
         throw error;
       }
+      settleLazyValues(events);
       if (!result.duplicate) await afterAppend(result);
       return result;
     }

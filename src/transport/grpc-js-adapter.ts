@@ -24,7 +24,7 @@ import {
   type ServiceImpl,
 } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import { codecFor } from "../codec/codec.js";
+import { codecFor, requestDecoderFor } from "../codec/codec.js";
 import type { Logger } from "../logger.js";
 import { cancellation } from "../service/cancellation.js";
 import { rememberReceived } from "../service/received-bytes.js";
@@ -299,7 +299,7 @@ function metadataToHeaders(metadata: grpc.Metadata): Headers {
 
 function parseRequest(method: DescMethod, bytes: Buffer): unknown {
   try {
-    const request = codecFor(method.input).decode(bytes);
+    const request = requestDecoderFor(method.input)(bytes);
     rememberReceived(request as object, bytes);
     return request;
   } catch (error) {

@@ -11,6 +11,7 @@
 // Subscribe send them as they are; in-process readers get decoded copies.
 import { EventSchema, type Event, type EventType } from "../../../gen/runlog/v1/event_pb.js";
 import { codecFor } from "../../codec/codec.js";
+import { rebaseLazyValues } from "../../codec/lazy-value.js";
 import { varintSize, writeVarint } from "../../codec/varint.js";
 import { flat } from "../compact.js";
 import { decodeForFold } from "../fold-decoder.js";
@@ -110,6 +111,8 @@ function createEncodedLog(): EventLog {
         slab.set(received, used);
         const end = writeNormalized(slab, used + received.length, source, event);
         if (end >= 0) {
+          // Its unread JSON values now read the slab, which is kept, not the request.
+          rebaseLazyValues(source, received, slab, used);
           record(index, used, end - used, event, run);
           used = end;
           return;
