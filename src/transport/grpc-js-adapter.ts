@@ -188,6 +188,14 @@ function createCallRegistry(shutdown: AbortSignal | undefined): CallRegistry {
 }
 
 /**
+ * A client whose deadline passes cancels the call itself (RST_STREAM), and its
+ * clock started before the request left: the cancel can reach the server before
+ * the server's own deadline (counted from receipt) passes. A cancel this close
+ * to the deadline is taken as the deadline.
+ */
+const deadlineCancelMarginMs = 50;
+
+/**
  * Connect's HandlerContext for a grpc-js call, built lean for the hot path:
  * headers are converted only when a handler reads them, and no timer is set
  * (grpc-js enforces the deadline itself and reports it as 'cancelled').
@@ -250,7 +258,7 @@ class GrpcCallContext implements HandlerContext {
 
   private cancelled(): void {
     this.abort(
-      Number.isFinite(this.deadlineMs) && Date.now() >= this.deadlineMs
+      Number.isFinite(this.deadlineMs) && Date.now() >= this.deadlineMs - deadlineCancelMarginMs
         ? new ConnectError("the deadline passed", Code.DeadlineExceeded)
         : new ConnectError("the client cancelled the call", Code.Canceled),
     );
