@@ -15,7 +15,7 @@
 // them each LazyValue is either moved onto bytes the store keeps anyway (the
 // memory store's slabs: rebaseLazyValues) or decoded (settleLazyValues).
 import type { Value } from "@bufbuild/protobuf/wkt";
-import type { Event } from "../../gen/runlog/v1/event_pb.js";
+import { EventSchema, type Event } from "../../gen/runlog/v1/event_pb.js";
 
 /** Decodes the Value encoded in bytes start … end - 1 (the compiled decoder that made the LazyValue). */
 export type ValueRangeDecoder = (bytes: Uint8Array, start: number, end: number) => Value;
@@ -80,23 +80,49 @@ export class LazyValue {
   }
 }
 
-/** The LazyValues `event` holds (Event.output and its payload's Value fields), in a reused array. */
-function lazyValuesOf(event: Event): readonly LazyValue[] {
-  found.length = 0;
-  if (event.output instanceof LazyValue) found.push(event.output);
-  const payload = event.payload.value as Record<string, unknown> | undefined;
-  if (payload === undefined) return found;
-  for (const key in payload) {
-    const field = payload[key];
-    if (field instanceof LazyValue) found.push(field);
-    else if (typeof field === "object" && field !== null && "case" in field) {
-      const member = (field as { value?: unknown }).value; // a oneof (CustomEvent.body)
-      if (member instanceof LazyValue) found.push(member);
-    }
+/**
+ * Where an event can hold a Value, by payload case: the payload message's
+ * Value fields (`name`), and its oneofs with a Value member (`name` the oneof,
+ * `member` the case), read from the schema once. Event.output is checked apart.
+ */
+const payloadValues = new Map<string, readonly { readonly name: string; readonly member?: string }[]>();
+for (const member of EventSchema.oneofs.find((o) => o.localName === "payload")!.fields) {
+  if (member.fieldKind !== "message") continue;
+  const places: { name: string; member?: string }[] = [];
+  for (const field of member.message.fields) {
+    if (field.fieldKind !== "message" || field.message.typeName !== "google.protobuf.Value") continue;
+    places.push(field.oneof === undefined ? { name: field.localName } : { name: field.oneof.localName, member: field.localName });
   }
-  return found;
+  if (places.length > 0) payloadValues.set(member.localName, places);
 }
-const found: LazyValue[] = [];
+
+// What visitLazyValues does to each LazyValue it finds: rebase (with these
+// module variables, not a closure per event) or settle.
+type Visit = "rebase" | "settle";
+let rebaseFrom: Uint8Array = new Uint8Array(0);
+let rebaseTo: Uint8Array = rebaseFrom;
+let rebaseAt = 0;
+
+function apply(value: unknown, visit: Visit): void {
+  if (!(value instanceof LazyValue)) return;
+  if (visit === "rebase") LazyValue.rebase(value, rebaseFrom, rebaseTo, rebaseAt);
+  else LazyValue.settle(value);
+}
+
+/** Applies `visit` to every LazyValue `event` holds: Event.output and its payload's Value fields. */
+function visitLazyValues(event: Event, visit: Visit): void {
+  apply(event.output, visit);
+  const { case: payloadCase, value: payload } = event.payload;
+  if (payloadCase === undefined) return;
+  const places = payloadValues.get(payloadCase);
+  if (places === undefined) return;
+  const fields = payload as unknown as Record<string, unknown>;
+  for (const place of places) {
+    const field = fields[place.name];
+    if (place.member === undefined) apply(field, visit);
+    else if ((field as { case?: string } | undefined)?.case === place.member) apply((field as { value: unknown }).value, visit);
+  }
+}
 
 /**
  * For a store that copied `event`'s encoding `from` (a view of the request) to
@@ -104,10 +130,15 @@ const found: LazyValue[] = [];
  * on, and no longer keep the request's.
  */
 export function rebaseLazyValues(event: Event, from: Uint8Array, to: Uint8Array, at: number): void {
-  for (const value of lazyValuesOf(event)) LazyValue.rebase(value, from, to, at);
+  rebaseFrom = from;
+  rebaseTo = to;
+  rebaseAt = at;
+  visitLazyValues(event, "rebase");
+  rebaseFrom = rebaseTo = empty;
 }
+const empty = new Uint8Array(0);
 
 /** Decodes every unread value of `events` whose bytes are still the request's (not rebased). */
 export function settleLazyValues(events: readonly Event[]): void {
-  for (const event of events) for (const value of lazyValuesOf(event)) LazyValue.settle(value);
+  for (const event of events) visitLazyValues(event, "settle");
 }
