@@ -29,3 +29,35 @@ describe("memory store, bytes layout: foldOnly loads", () => {
     expect(forFold.map((e) => ({ ...e, id: "", metadata: {} }))).toEqual(full.map((e) => ({ ...e, id: "", metadata: {} })));
   });
 });
+
+describe("memory store, objects layout: whole-run reads share the run's array, copied on the next write", () => {
+  it("hands out one frozen array until the run changes, and what was handed out never changes", async () => {
+    const store = createMemoryEventStore({ layout: "objects" });
+    const runId = "run-cow";
+    await store.append([workflowStarted(runId), stepStarted(runId, {}, { stepName: "a" })]);
+    const first = (await store.load(runId)).events;
+    expect((await store.load(runId)).events).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(() => (first as unknown[]).push("x")).toThrow(TypeError);
+
+    await store.append([stepStarted(runId, {}, { stepName: "b" })]);
+    expect(first.map((e) => e.stepName)).toEqual(["", "a"]);
+    const second = (await store.load(runId)).events;
+    expect(second).not.toBe(first);
+    expect(second.map((e) => e.stepName)).toEqual(["", "a", "b"]);
+    // A page that is not the whole run is a copy, as before.
+    const page = (await store.load(runId, { afterSequence: 1n })).events;
+    expect(page.map((e) => e.stepName)).toEqual(["a", "b"]);
+    expect(Object.isFrozen(page)).toBe(false);
+  });
+
+  it("the whole log read by readLog is shared the same way", async () => {
+    const store = createMemoryEventStore({ layout: "objects" });
+    await store.append([workflowStarted("run-log-a"), workflowStarted("run-log-b")]);
+    const log = (await store.readLog()).events;
+    expect(Object.isFrozen(log)).toBe(true);
+    await store.append([stepStarted("run-log-a", {}, { stepName: "s" })]);
+    expect(log).toHaveLength(2);
+    expect((await store.readLog()).events.map((e) => e.runId)).toEqual(["run-log-a", "run-log-b", "run-log-a"]);
+  });
+});

@@ -48,9 +48,10 @@ export interface EventLog {
   run(index: number): number;
   /**
    * Objects layout only: events start … end - 1 of run `run` (by sequence - 1),
-   * or of the whole log (run undefined, by position - 1), as one slice.
+   * or of the whole log (run undefined, by position - 1), as one array that
+   * does not change afterwards (frozen when it is all of them: see createObjectLog).
    */
-  readonly slice?: (run: number | undefined, start: number, end: number) => Event[];
+  readonly slice?: (run: number | undefined, start: number, end: number) => readonly Event[];
 }
 
 export function createEventLog(layout: MemoryLayout): EventLog {
@@ -140,7 +141,7 @@ function createEncodedLog(): EventLog {
  * store"). For embedding the store in a process that holds few events.
  */
 function createObjectLog(): EventLog {
-  const events: Event[] = [];
+  let events: Event[] = [];
   /** By run number: its events by sequence - 1. */
   const byRun: Event[][] = [];
   const runOf = new Column();
@@ -150,10 +151,20 @@ function createObjectLog(): EventLog {
     },
     push(event, run) {
       runOf.set(events.length, run);
+      if (Object.isFrozen(events)) events = events.slice();
       events.push(event);
-      (byRun[run] ??= []).push(event);
+      let own = byRun[run];
+      if (own === undefined) byRun[run] = own = [];
+      else if (Object.isFrozen(own)) byRun[run] = own = own.slice();
+      own.push(event);
     },
-    slice: (run, start, end) => (run === undefined ? events : (byRun[run] ?? [])).slice(start, end),
+    // A read of all of a run's events (the usual load) gets the run's own array, frozen, and
+    // the next append to the run copies it first (copy on write): repeated reads of a run cost
+    // nothing per event, where a copy per read was what emmett's in-memory store pays too.
+    slice(run, start, end) {
+      const all = run === undefined ? events : (byRun[run] ?? []);
+      return start === 0 && end >= all.length ? Object.freeze(all) : all.slice(start, end);
+    },
     event: (index) => events[index]!,
     type: (index) => events[index]!.type,
     stepName: (index) => events[index]!.stepName,

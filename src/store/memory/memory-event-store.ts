@@ -15,7 +15,8 @@
 // append() returns the normalized events it encoded as `stored`; the store
 // keeps no reference to them (nor to the caller's sub-messages).
 // The "objects" layout (options.layout) keeps the normalized events themselves
-// instead and hands them out to readers, who must treat them as immutable;
+// instead and hands them out to readers, who must treat them as immutable (a
+// read of a whole run gets the run's own array, frozen, until it next changes);
 // after append() it owns the caller's sub-messages (payload, output, metadata),
 // which the caller must not change. It has no loadEncoded/readLogEncoded.
 //
@@ -379,7 +380,7 @@ export function createMemoryEventStore(options: MemoryEventStoreOptions = {}): E
     },
     async load(runId, loadOptions) {
       const { run, page, nextAfterSequence, hasMore } = loadPage(runId, loadOptions);
-      // The objects layout hands out its own events: a page without a filter is one slice of the run's.
+      // The objects layout hands out its own events: a page without a filter is one array (event-log.ts).
       const events =
         log.slice !== undefined && page.ks === undefined && run !== undefined
           ? log.slice(run.number, page.from, page.to)
