@@ -3,6 +3,7 @@
 // fromBinary gives, refuse what fromBinary refuses, and its values must stop
 // depending on the request's bytes once rebased or settled.
 import { create, equals, fromBinary, toBinary, type JsonValue } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -13,6 +14,8 @@ import { LazyValue, rebaseLazyValues, settleLazyValues } from "../../src/codec/l
 import { contextUpdated, customEvent, json, oneOfEveryType, stepCompleted, workflowStarted } from "../support/events.js";
 
 const decodeRequest = requestDecoderFor(AppendBatchRequestSchema);
+/** An AppendBatchRequest whose one event is `event`'s bytes as they are. */
+const asRequest = (event: Uint8Array) => Buffer.from(new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(event).finish());
 const requestBytes = (events: Event[]) => Buffer.from(toBinary(AppendBatchRequestSchema, create(AppendBatchRequestSchema, { events })));
 
 /** Events with a JSON value in every place an event has one. */
@@ -73,7 +76,7 @@ describe("requestDecoderFor: lazy google.protobuf.Value fields", () => {
     // Event.output (field 7) holding a Value with string_value "x" and field 99 = 7.
     const output = Buffer.from([0x1a, 0x01, 0x78, 0x98, 0x06, 0x07]);
     const bytes = Buffer.concat([Buffer.from(event), Buffer.from([0x3a, output.length]), output]);
-    const request = Buffer.concat([Buffer.from([0x0a, bytes.length]), bytes]);
+    const request = asRequest(bytes);
     const decoded = decodeRequest(request);
     expect(decoded.events[0]!.output).not.toBeInstanceOf(LazyValue);
     expect(decoded.events[0]!.output!.$unknown?.map((u) => u.no)).toEqual([99]);
@@ -84,7 +87,7 @@ describe("requestDecoderFor: lazy google.protobuf.Value fields", () => {
     const a = toBinary(EventSchema, stepCompleted("merge-run", {}, { output: { a: 1, b: [1, 2] } }));
     const b = toBinary(EventSchema, stepCompleted("merge-run", {}, { output: { c: "z" } }));
     const event = Buffer.concat([a, b]);
-    const request = Buffer.concat([Buffer.from([0x0a, ...varint(event.length)]), event]);
+    const request = asRequest(event);
     const decoded = decodeRequest(request);
     expect(equals(AppendBatchRequestSchema, decoded, fromBinary(AppendBatchRequestSchema, request))).toBe(true);
   });
@@ -120,7 +123,7 @@ describe("requestDecoderFor: lazy google.protobuf.Value fields", () => {
     const event = Buffer.from(toBinary(EventSchema, stepCompleted("cut-run", {}, { output: { a: [1, "two", { three: true }] } })));
     for (let cut = 0; cut < event.length; cut++) {
       const part = event.subarray(0, cut);
-      const request = Buffer.concat([Buffer.from([0x0a, ...varint(part.length)]), part]);
+      const request = asRequest(part);
       let reference: unknown;
       try {
         reference = fromBinary(AppendBatchRequestSchema, request);
@@ -170,13 +173,3 @@ describe("rebaseLazyValues and settleLazyValues", () => {
     expect(decoded.events[0]!.output!.kind).toEqual({ case: "stringValue", value: "abc" });
   });
 });
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n > 127) {
-    out.push((n & 127) | 128);
-    n >>>= 7;
-  }
-  out.push(n);
-  return out;
-}
