@@ -20,13 +20,16 @@ import { EventSchema, type Event } from "../../gen/runlog/v1/event_pb.js";
 /** Decodes the Value encoded in bytes start … end - 1 (the compiled decoder that made the LazyValue). */
 export type ValueRangeDecoder = (bytes: Uint8Array, start: number, end: number) => Value;
 
+const unset: Value["kind"] = Object.freeze({ case: undefined });
+
 export class LazyValue {
   readonly $typeName = "google.protobuf.Value";
   #bytes: Uint8Array | undefined;
   #start: number;
   #end: number;
   #decode: ValueRangeDecoder | undefined;
-  #kind: Value["kind"] = { case: undefined };
+  /** Set when the bytes are read or `kind` is set; before that nothing returns it. */
+  #kind: Value["kind"] = unset;
   /** Whether #bytes live as long as the store that holds the event (rebaseLazyValues). */
   #kept = false;
 
