@@ -115,6 +115,15 @@ describe.each<ReadSignal>(["first", "after", "never"])("a gRPC call's cancellati
     if (readSignal !== "never") expect(s.signalReason).toBe(s.reason);
   });
 
+  it("the client cancels long before its deadline: CANCELED, not the deadline", async () => {
+    const { seen, running, client: c } = await start(readSignal);
+    const { handle, done } = call(c, { deadline: Date.now() + 10_000 });
+    await running;
+    handle.cancel();
+    expect((await done)?.code).toBe(grpc.status.CANCELLED);
+    expectConnectError((await seen).reason, Code.Canceled);
+  });
+
   it("the server shuts down: the shutdown signal's reason", async () => {
     const shutdown = new AbortController();
     const { seen, running, client: c } = await start(readSignal, shutdown.signal);
