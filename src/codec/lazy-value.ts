@@ -1,7 +1,7 @@
 // A google.protobuf.Value decoded only when something reads it.
 //
 // An appended event's JSON (Event.output, a workflow's input, a context value…)
-// was half of what decoding an AppendBatch cost (bench/OPTIMISATIONS.md 26), yet
+// was up to half of what decoding an AppendBatch cost (bench/OPTIMISATIONS.md 26), yet
 // nothing on the append path looks inside it: validation asks whether it is
 // there, the store keeps the bytes it arrived as, the fold holds it by reference
 // and a snapshot encodes it again. The gRPC port's request decoder
