@@ -290,10 +290,9 @@ export function compileDecoder(messages: readonly DescMessage[], options: Decode
   const lazy = options.lazyValues === true && valueIndex !== undefined;
   const functions = messages.map((m, i) => messageDecoder(m, i, index, skipped, lazy && m.typeName !== valueTypeName && !inValue.has(m.typeName)));
   // Decodes a LazyValue's bytes when it is first read; the state of a decode in progress is kept.
-  const valueAt =
-    valueIndex === undefined
-      ? ""
-      : `function decodeValueAt(bytes, start, end) {
+  const valueAt = !lazy
+    ? ""
+    : `function decodeValueAt(bytes, start, end) {
   const b = buf, v = view, p = pos;
   buf = bytes;
   view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -377,18 +376,12 @@ ${unset}
  * what is there, as fromBinary does) at once.
  */
 function lazyValueCase(field: DescField & { fieldKind: "message" }, index: ReadonlyMap<string, number>): string {
-  const name = JSON.stringify(field.localName);
-  const set = (value: string) =>
-    field.oneof === undefined ? `m[${name}] = ${value};` : `m[${JSON.stringify(field.oneof.localName)}] = { case: ${name}, value: ${value} };`;
-  const existing =
-    field.oneof === undefined
-      ? `m[${name}]`
-      : `(m[${JSON.stringify(field.oneof.localName)}].case === ${name} ? m[${JSON.stringify(field.oneof.localName)}].value : undefined)`;
+  const set = (value: string) => assignSource(field, value);
   const child = `d${index.get(field.message.typeName)!}`;
   return `      case ${tagValue(field.number, 2)}: {
         const n = len(end);
         const e = pos + n;
-        const current = ${existing};
+        const current = ${currentSource(field)};
         wpos = pos;
         if (current === undefined && plainValue(e, depth + 1)) {
           const v = new LAZY(buf, pos, e, decodeValueAt);
@@ -401,10 +394,23 @@ function lazyValueCase(field: DescField & { fieldKind: "message" }, index: Reado
       }`;
 }
 
+/** The statement that sets `field` of message `m` (a oneof member: the oneof) to `value`. */
+function assignSource(field: DescField, value: string): string {
+  const name = JSON.stringify(field.localName);
+  return field.oneof === undefined ? `m[${name}] = ${value};` : `m[${JSON.stringify(field.oneof.localName)}] = { case: ${name}, value: ${value} };`;
+}
+
+/** The expression for what `field` of message `m` holds so far (a oneof member: undefined unless its case is set). */
+function currentSource(field: DescField): string {
+  const name = JSON.stringify(field.localName);
+  if (field.oneof === undefined) return `m[${name}]`;
+  const oneof = `m[${JSON.stringify(field.oneof.localName)}]`;
+  return `(${oneof}.case === ${name} ? ${oneof}.value : undefined)`;
+}
+
 function fieldCases(field: DescField, index: ReadonlyMap<string, number>): string {
   const name = JSON.stringify(field.localName);
-  const set = (value: string) =>
-    field.oneof === undefined ? `m[${name}] = ${value};` : `m[${JSON.stringify(field.oneof.localName)}] = { case: ${name}, value: ${value} };`;
+  const set = (value: string) => assignSource(field, value);
   const no = field.number;
   switch (field.fieldKind) {
     case "scalar":
@@ -413,11 +419,7 @@ function fieldCases(field: DescField, index: ReadonlyMap<string, number>): strin
       return `      case ${tagValue(no, 0)}: ${set("varint32()")} break;`;
     case "message": {
       const child = `d${index.get(field.message.typeName)!}`;
-      const existing =
-        field.oneof === undefined
-          ? `m[${name}]`
-          : `(m[${JSON.stringify(field.oneof.localName)}].case === ${name} ? m[${JSON.stringify(field.oneof.localName)}].value : undefined)`;
-      return `      case ${tagValue(no, 2)}: { const n = len(end); ${set(`${child}(pos + n, depth + 1, ${existing})`)} break; }`;
+      return `      case ${tagValue(no, 2)}: { const n = len(end); ${set(`${child}(pos + n, depth + 1, ${currentSource(field)})`)} break; }`;
     }
     case "list": {
       if (field.listKind === "message") {

@@ -80,9 +80,11 @@ export function createAppender(deps: AppenderDeps): Appender {
    * snapshots; it must get them exactly as stored, which the store returns. A
    * store that does not leaves the cache behind: the next validateAppend catches
    * up from the store, and a skipped snapshot only costs a longer replay.
+   * First `events`' unread JSON values are settled (the cache would keep them).
    */
-  async function afterAppend(result: AppendResult): Promise<void> {
-    if (result.stored === undefined) return;
+  async function afterAppend(events: readonly Event[], result: AppendResult): Promise<void> {
+    settleLazyValues(events);
+    if (result.duplicate || result.stored === undefined) return;
     try {
       await reconstructor.afterAppend(result.stored);
     } catch (error) {
@@ -112,8 +114,7 @@ export function createAppender(deps: AppenderDeps): Appender {
     if (!lifecycleValidation) {
       checkTimeLeft(throwIfCancelled, timeLeftMs);
       const result = await store.append(events, { expected: clientExpected, received, validated: limits });
-      settleLazyValues(events);
-      if (!result.duplicate) await afterAppend(result);
+      await afterAppend(events, result);
       return result;
     }
 
@@ -154,8 +155,7 @@ export function createAppender(deps: AppenderDeps): Appender {
         }
         throw error;
       }
-      settleLazyValues(events);
-      if (!result.duplicate) await afterAppend(result);
+      await afterAppend(events, result);
       return result;
     }
   };
