@@ -16,6 +16,14 @@ import { benchDir, repoDir } from "./lib/process.js";
 import { buildMarkdown, buildRatios, buildRows, printTables } from "./lib/report.js";
 import { corpus } from "./cases/index.js";
 
+// tsx turns source maps on, and then every stack the client formats is mapped:
+// grpc-js formats two for each failed call, and in the hot run (ABORTED answers)
+// mapping them — reading and parsing source maps — was a sixth of the benchmark
+// process's time, so the client, not the server, set the pace (bench/OPTIMISATIONS.md,
+// "In bench/"). Stacks printed here name tsx's output positions instead;
+// RUNLOG_BENCH_SOURCE_MAPS=1 keeps the mapping.
+if (process.env.RUNLOG_BENCH_SOURCE_MAPS !== "1") process.setSourceMapsEnabled(false);
+
 const { values } = parseArgs({
   options: {
     filter: { type: "string", short: "f" },
