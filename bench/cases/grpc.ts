@@ -31,7 +31,7 @@ import { encodeAppend, encodeAppendBatch, forRun, repeatableEvent, runTemplate, 
 import { closedLoop, openLoop, sleep } from "../lib/load.js";
 import { cpuSeconds, type ServerProcess } from "../lib/process.js";
 import { runlogServerAvailable, startEcho, startRunlog, type Ports } from "../lib/servers.js";
-import { catchUpEvents, durationMs, pick } from "../lib/sizes.js";
+import { catchUpEvents, durationMs, hotRunWarmUpMs, pick } from "../lib/sizes.js";
 import { createLatencyRecorder } from "../lib/stats.js";
 import { F, countEvents, indexFromEventId, indexedEventId, scanSubscribeResponse, varintField, bytesField } from "../lib/wire.js";
 
@@ -183,39 +183,49 @@ function appendedSequence(b: Uint8Array): number {
 export function hotRun(lanes: number, flavour: Flavour = baseline): BenchCase {
   return defineCase<Wire>({
     name: `${flavour.label}.grpc.append.hot-run.c${lanes}`,
-    method: `${lanes} lanes append to ONE run over gRPC, each with expected_last_sequence = what it last saw; on ABORTED the lane takes the actual sequence from the ConcurrencyConflict detail (grpc-status-details-bin) and retries. rpc/s counts successful appends; closed loop 2.5 s, a fresh run per repetition`,
+    method: `${lanes} lanes append to ONE run over gRPC, each with expected_last_sequence = what it last saw; on ABORTED the lane takes the actual sequence from the ConcurrencyConflict detail (grpc-status-details-bin) and retries. rpc/s counts successful appends; closed loop 2.5 s after a ${hotRunWarmUpMs / 1000} s warm-up on another run, a fresh run per repetition`,
     metric: "appends/s",
     better: "higher",
     interleave: `append.hot.c${lanes}`,
     available: () => flavour.available(),
-    setup: (ctx) => runlogWire(ctx, flavour),
+    async setup(ctx) {
+      const w = await runlogWire(ctx, flavour);
+      await hotRunLoop(w, lanes, hotRunWarmUpMs);
+      return w;
+    },
     async run(s, ctx) {
-      const run = `hot-${tag()}`;
-      await startRuns(s.client, [run]);
-      const belief = new Array<number>(lanes).fill(1);
-      const event = repeatableEvent(run);
-      let conflicts = 0;
-      const r = await closedLoop(lanes, durationMs(ctx), async (lane) => {
-        try {
-          const res = await unary(s.client, Append, encodeAppend(event, BigInt(belief[lane]!)));
-          belief[lane] = appendedSequence(res);
-          return 1;
-        } catch (error) {
-          if (!isGrpcError(error, status.ABORTED)) throw error;
-          conflicts++;
-          const actual = conflictActual(error);
-          if (actual !== undefined) belief[lane] = actual;
-          else {
-            const res = await unary(s.client, GetLastSequence, toBinary(GetLastSequenceRequestSchema, create(GetLastSequenceRequestSchema, { runId: run })));
-            belief[lane] = varintField(res, 0, res.length, 1) ?? 0;
-          }
-          return 0;
-        }
-      });
+      const { r, conflicts } = await hotRunLoop(s, lanes, durationMs(ctx));
       return { "appends/s": r.perSecond, "conflicts/s": conflicts / r.seconds, "conflict share": conflicts / (conflicts + r.ops) };
     },
     teardown: closeWire,
   });
+}
+
+/** `lanes` writers on one fresh run for `ms`, each retrying on ABORTED from the sequence the conflict names. */
+async function hotRunLoop(s: Wire, lanes: number, ms: number) {
+  const run = `hot-${tag()}`;
+  await startRuns(s.client, [run]);
+  const belief = new Array<number>(lanes).fill(1);
+  const event = repeatableEvent(run);
+  let conflicts = 0;
+  const r = await closedLoop(lanes, ms, async (lane) => {
+    try {
+      const res = await unary(s.client, Append, encodeAppend(event, BigInt(belief[lane]!)));
+      belief[lane] = appendedSequence(res);
+      return 1;
+    } catch (error) {
+      if (!isGrpcError(error, status.ABORTED)) throw error;
+      conflicts++;
+      const actual = conflictActual(error);
+      if (actual !== undefined) belief[lane] = actual;
+      else {
+        const res = await unary(s.client, GetLastSequence, toBinary(GetLastSequenceRequestSchema, create(GetLastSequenceRequestSchema, { runId: run })));
+        belief[lane] = varintField(res, 0, res.length, 1) ?? 0;
+      }
+      return 0;
+    }
+  });
+  return { r, conflicts };
 }
 
 // ---- AppendBatch ---------------------------------------------------------------------

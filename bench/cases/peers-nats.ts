@@ -16,7 +16,7 @@ import {
   type NatsFixture,
   type NatsStorage,
 } from "../lib/nats.js";
-import { catchUpEvents, durationMs, pick } from "../lib/sizes.js";
+import { catchUpEvents, durationMs, hotRunWarmUpMs, pick } from "../lib/sizes.js";
 
 const payload = toBinary(EventSchema, repeatableEvent("run-000000"));
 const available = () => natsAvailable();
@@ -46,32 +46,41 @@ function syncAppend(storage: NatsStorage, lanes: number): BenchCase {
 function hotRun(storage: NatsStorage, lanes: number): BenchCase {
   return defineCase<NatsFixture>({
     name: `peer.nats.${storage}.append.hot-run.c${lanes}`,
-    method: `${lanes} lanes append to ONE subject, each with the expected last subject sequence it believes; on "wrong last sequence" the lane reads the subject's last sequence (direct get) and retries. appends/s counts successes`,
+    method: `${lanes} lanes append to ONE subject, each with the expected last subject sequence it believes; on "wrong last sequence" the lane reads the subject's last sequence (direct get) and retries. appends/s counts successes; closed loop 2.5 s after a ${hotRunWarmUpMs / 1000} s warm-up on another subject`,
     metric: "appends/s",
     better: "higher",
     interleave: `append.hot.c${lanes}`,
     available,
-    setup: () => natsFixture(storage, `hot_${storage}_${lanes}`),
+    async setup() {
+      const f = await natsFixture(storage, `hot_${storage}_${lanes}`);
+      await hotRunLoop(f, `${f.prefix}.hot-warm-up`, lanes, hotRunWarmUpMs);
+      return f;
+    },
     async run(f, ctx) {
-      const subject = `${f.prefix}.hot-${ctx.rep}`;
-      const belief = new Array<number>(lanes).fill(0);
-      let conflicts = 0;
-      const r = await closedLoop(lanes, durationMs(ctx), async (lane) => {
-        try {
-          const ack = await f.js.publish(subject, payload, { expect: { lastSubjectSequence: belief[lane]! } });
-          belief[lane] = ack.seq;
-          return 1;
-        } catch (error) {
-          if (!isWrongLastSequence(error)) throw error;
-          conflicts++;
-          belief[lane] = await lastSubjectSequence(f, subject);
-          return 0;
-        }
-      });
+      const { r, conflicts } = await hotRunLoop(f, `${f.prefix}.hot-${ctx.rep}`, lanes, durationMs(ctx));
       return { "appends/s": r.perSecond, "conflicts/s": conflicts / r.seconds, "conflict share": conflicts / (conflicts + r.ops) };
     },
     teardown: (f) => f.close(),
   });
+}
+
+/** `lanes` publishers on one subject for `ms`, each re-reading the last sequence on a conflict. */
+async function hotRunLoop(f: NatsFixture, subject: string, lanes: number, ms: number) {
+  const belief = new Array<number>(lanes).fill(0);
+  let conflicts = 0;
+  const r = await closedLoop(lanes, ms, async (lane) => {
+    try {
+      const ack = await f.js.publish(subject, payload, { expect: { lastSubjectSequence: belief[lane]! } });
+      belief[lane] = ack.seq;
+      return 1;
+    } catch (error) {
+      if (!isWrongLastSequence(error)) throw error;
+      conflicts++;
+      belief[lane] = await lastSubjectSequence(f, subject);
+      return 0;
+    }
+  });
+  return { r, conflicts };
 }
 
 function asyncBatch(storage: NatsStorage, batch: number): BenchCase {
