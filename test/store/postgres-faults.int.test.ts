@@ -207,6 +207,16 @@ describePostgres("PostgreSQL store: faults", () => {
     ).rejects.toBeInstanceOf(UnavailableError);
   });
 
+  it("close() does not wait out the interval between two NOTIFYs", async () => {
+    // The second append's NOTIFY waits 10 minutes for its turn; close() used to wait with it
+    // (past this test's timeout), where it now ends the wait and sends nothing more.
+    const store = await open({ schema: db.newSchema("close_notify"), notifyIntervalMs: 600_000 });
+    await store.append([stepStarted("close-notify")]);
+    await store.append([stepStarted("close-notify")]);
+    await store.close();
+    await expect(store.getLastSequence("close-notify")).rejects.toBeInstanceOf(UnavailableError);
+  });
+
   it("close() ends the pool, the LISTEN connection and every timer: the process exits by itself", async () => {
     const schema = db.newSchema("close");
     const child = spawn(process.execPath, ["--import", "tsx", "test/support/postgres-close-probe.ts", db.url, schema], {

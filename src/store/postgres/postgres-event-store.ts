@@ -112,6 +112,8 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
   let notifyAgain = false;
   let notifyHead = 0n;
   let lastNotifyAt = -Infinity;
+  /** Ends the wait between two NOTIFYs early: close() must not wait out notifyIntervalMs. */
+  let wakeNotifier: (() => void) | undefined;
   function publish(lastPosition: bigint): void {
     if (lastPosition > notifyHead) notifyHead = lastPosition;
     if (notifying !== undefined) {
@@ -121,7 +123,16 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
     notifying = (async () => {
       do {
         const wait = lastNotifyAt + config.notifyIntervalMs - performance.now();
-        if (wait > 0) await sleep(wait);
+        if (wait > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait);
+            wakeNotifier = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wakeNotifier = undefined;
+        }
         if (closed) break;
         notifyAgain = false;
         lastNotifyAt = performance.now();
@@ -448,6 +459,7 @@ export async function createPostgresEventStore(options: PostgresEventStoreOption
       if (closed) return;
       closed = true;
       await feed.close();
+      wakeNotifier?.(); // a NOTIFY waiting for its interval is not sent: other servers poll
       await notifying;
       await pool.end().catch(() => undefined);
     },
