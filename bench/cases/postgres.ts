@@ -426,7 +426,7 @@ export const postgres: CorpusGroup = {
     { name: "pg read 1k: runlog load / emmett-pg readStream", numerator: "runlog.pg.load-1k", denominator: "peer.emmett-pg.read-1k", target: target15 },
     { name: "pg append c16: xid-gated / serialized positions", numerator: "runlog.pg-xid-gated.append.single.c16", denominator: "runlog.pg.append.single.c16", note: "adr/0005: the cost of serialized position assignment under concurrency" },
     { name: "pg append c1: runlog xid-gated (the store's default) / emmett-pg", numerator: "runlog.pg-xid-gated.append.single.c1", denominator: "peer.emmett-pg.append.single.c1", target: target15 },
-    { name: "pg append c16: runlog xid-gated / emmett-pg", numerator: "runlog.pg-xid-gated.append.single.c16", denominator: "peer.emmett-pg.append.single.c16" },
+    { name: "pg append c16: runlog xid-gated (the store's default) / emmett-pg", numerator: "runlog.pg-xid-gated.append.single.c16", denominator: "peer.emmett-pg.append.single.c16", target: target15 },
     { name: "pg append c1: runlog / bare INSERT ceiling", numerator: "runlog.pg.append.single.c1", denominator: "ceiling.pg.insert.single.c1" },
     { name: "pg append c16: runlog / bare INSERT ceiling", numerator: "runlog.pg.append.single.c16", denominator: "ceiling.pg.insert.single.c16" },
     { name: "pg batch 100: runlog / unnest INSERT ceiling", numerator: "runlog.pg.append.batch.b100", denominator: "ceiling.pg.insert.batch.b100" },
