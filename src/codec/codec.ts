@@ -30,11 +30,14 @@ const codecs = new WeakMap<DescMessage, Codec<DescMessage>>();
  * A decoder for `schema` that steps over the named top-level fields (each
  * length-delimited: message, map, string or bytes) without reading them; the
  * decoded message keeps their defaults. For readers that never look at them.
+ * `lazyValues`: google.protobuf.Value fields stay encoded until read, as in
+ * requestDecoderFor (the decoded message then keeps `bytes` alive).
  * Compiled schemas only: undefined when protobuf-es serves the schema.
  */
 export function decoderWithout<Desc extends DescMessage>(
   schema: Desc,
   localNames: readonly string[],
+  options: { readonly lazyValues?: boolean } = {},
 ): ((bytes: Uint8Array) => MessageShape<Desc>) | undefined {
   const messages = reachableMessages(schema);
   if (unsupportedReason(messages) !== undefined) return undefined;
@@ -45,7 +48,7 @@ export function decoderWithout<Desc extends DescMessage>(
       return field;
     }),
   );
-  return compileDecoder(messages, { skipped }) as (bytes: Uint8Array) => MessageShape<Desc>;
+  return compileDecoder(messages, { skipped, lazyValues: options.lazyValues === true }) as (bytes: Uint8Array) => MessageShape<Desc>;
 }
 
 const requestDecoders = new WeakMap<DescMessage, (bytes: Uint8Array) => unknown>();

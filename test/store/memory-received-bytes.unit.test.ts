@@ -4,15 +4,19 @@
 // client left open or spelled differently, every reader must get exactly the
 // normalized event: decoded copies, the stored bytes (decoded here by
 // protobuf-es, not by runlog's codec), and the same as without the bytes.
-import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, equals, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EventSchema, type Event } from "../../gen/runlog/v1/event_pb.js";
+import { RunStateSchema } from "../../gen/runlog/v1/run_state_pb.js";
+import { LazyValue } from "../../src/codec/lazy-value.js";
+import { createReconstructor } from "../../src/reconstruct/create-reconstructor.js";
 import { AppendBatchRequestSchema, AppendRequestSchema, ExpectedSequenceSchema } from "../../gen/runlog/v1/event_store_pb.js";
 import { receivedElements, rememberReceived } from "../../src/service/received-bytes.js";
 import { createMemoryEventStore } from "../../src/store/memory/memory-event-store.js";
-import { oneOfEveryType } from "../support/events.js";
+import { oneOfEveryType, stepCompleted, stepStarted, workflowStarted } from "../support/events.js";
 
 const samples = oneOfEveryType("r");
 
@@ -136,5 +140,41 @@ describe("receivedElements", () => {
     expect(request.event?.stepName).toBe("merged");
     rememberReceived(request, bytes);
     expect(receivedElements(request, 1, 1)).toBeUndefined();
+  });
+});
+
+describe("replays of the bytes layout leave JSON values encoded", () => {
+  // foldOnly loads (the reconstructor's replays) decode the stored bytes with
+  // lazy Values over the store's slabs: the fold holds them by reference, and
+  // a RunState response copies their bytes (adr/0007). They read as appended.
+  const history = (runId: string) => [
+    workflowStarted(runId, { workflowName: "w", input: { order: 7 } }),
+    stepStarted(runId, {}, { stepName: "pay" }),
+    stepCompleted(runId, {}, { stepName: "pay", output: { ok: true, lines: [1, 2], note: "ünï" } }),
+  ];
+
+  it("a foldOnly load returns unread LazyValues that read as the values appended", async () => {
+    const store = createMemoryEventStore();
+    await store.append(history("lazy"));
+    const replayed = (await store.load("lazy", { foldOnly: true })).events;
+    const output = replayed[2]!.output;
+    expect(output).toBeInstanceOf(LazyValue);
+    expect(LazyValue.unread(output as LazyValue)).toBeDefined();
+    expect(toJson(ValueSchema, output!)).toEqual({ ok: true, lines: [1, 2], note: "ünï" });
+    // A plain load decodes everything, as before.
+    expect((await store.load("lazy")).events[2]!.output).not.toBeInstanceOf(LazyValue);
+  });
+
+  it("the reconstructed RunState is the one the objects layout gives, field for field", async () => {
+    const states = await Promise.all(
+      (["bytes", "objects"] as const).map(async (layout) => {
+        const store = createMemoryEventStore({ layout });
+        await store.append(history("same"));
+        const { state } = await createReconstructor({ store, cacheSize: 0 }).getRunState("same");
+        return state;
+      }),
+    );
+    expect(toJson(RunStateSchema, states[0]!)).toEqual(toJson(RunStateSchema, states[1]!));
+    expect(toBinary(RunStateSchema, states[0]!)).toEqual(toBinary(RunStateSchema, states[1]!));
   });
 });

@@ -14,7 +14,7 @@ import { codecFor } from "../../codec/codec.js";
 import { rebaseLazyValues } from "../../codec/lazy-value.js";
 import { varintSize, writeVarint } from "../../codec/varint.js";
 import { flat } from "../compact.js";
-import { decodeForFold } from "../fold-decoder.js";
+import { decodeForFoldKeepingBytes } from "../fold-decoder.js";
 import { Column } from "./column.js";
 
 const eventCodec = codecFor(EventSchema);
@@ -126,7 +126,8 @@ function createEncodedLog(): EventLog {
       used += encoded.length;
     },
     bytes,
-    event: (index, foldOnly) => (foldOnly ? decodeForFold : eventCodec.decode)(bytes(index)),
+    // The slabs are never freed or written again: a fold's unread JSON values may keep reading them.
+    event: (index, foldOnly) => (foldOnly ? decodeForFoldKeepingBytes : eventCodec.decode)(bytes(index)),
     type: (index) => typeOf.get(index) as EventType,
     stepName: (index) => stepNames[stepOf.get(index)]!,
     run: (index) => runOf.get(index),
