@@ -147,10 +147,13 @@ describe("replays of the bytes layout leave JSON values encoded", () => {
   // foldOnly loads (the reconstructor's replays) decode the stored bytes with
   // lazy Values over the store's slabs: the fold holds them by reference, and
   // a RunState response copies their bytes (adr/0007). They read as appended.
+  // The events carry their own timestamp, so two stores given the same
+  // history hold the same bytes whatever the clock does between appends.
+  const timestamp = Date.UTC(2026, 11, 4, 12);
   const history = (runId: string) => [
-    workflowStarted(runId, { workflowName: "w", input: { order: 7 } }),
-    stepStarted(runId, {}, { stepName: "pay" }),
-    stepCompleted(runId, {}, { stepName: "pay", output: { ok: true, lines: [1, 2], note: "ünï" } }),
+    workflowStarted(runId, { workflowName: "w", input: { order: 7 } }, { timestamp }),
+    stepStarted(runId, {}, { stepName: "pay", timestamp }),
+    stepCompleted(runId, {}, { stepName: "pay", output: { ok: true, lines: [1, 2], note: "ünï" }, timestamp }),
   ];
 
   it("a foldOnly load returns unread LazyValues that read as the values appended", async () => {
