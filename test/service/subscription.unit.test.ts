@@ -42,6 +42,25 @@ describe("live feed", () => {
 
   const anyEvent = { inScope: () => true, coordinate: (e: Event) => e.position, accept: undefined };
 
+  it("joins appends that waited together into one take (a subscriber behind catches up in few messages)", async () => {
+    const store = await storeWith([]);
+    const feed = createLiveFeed({ store, capacity: 100, ...anyEvent, signal: new AbortController().signal });
+    feed.attach();
+    for (let i = 0; i < 5; i++) await store.append([customEvent(`r${i}`)]);
+    await store.append([customEvent("r5"), customEvent("r5")]);
+    expect(feed.size).toBe(7);
+    expect(feed.take(4).map((e) => e.position)).toEqual([1n, 2n, 3n, 4n]);
+    expect(feed.take(100).map((e) => e.position)).toEqual([5n, 6n, 7n]);
+    // One chunk alone, or one that the next would push over the limit, is handed over whole.
+    await store.append([customEvent("a"), customEvent("a")]);
+    await store.append([customEvent("b"), customEvent("b")]);
+    const whole = feed.take(3);
+    expect(whole.map((e) => e.position)).toEqual([8n, 9n]);
+    expect(feed.take(3).map((e) => e.position)).toEqual([10n, 11n]);
+    expect(feed.size).toBe(0);
+    feed.detach();
+  });
+
   it("overflows: drops everything, detaches, wakes the waiter", async () => {
     const store = await storeWith([]);
     const feed = createLiveFeed({ store, capacity: 3, ...anyEvent, signal: new AbortController().signal });

@@ -131,8 +131,10 @@ export function createLiveFeed(options: LiveFeedOptions): LiveFeed {
     take(max) {
       if (size === 0) return [];
       const first = chunks[0]!;
-      if (head === 0 && first.length <= max) {
-        // The common case: hand over a whole chunk without copying.
+      if (head === 0 && first.length <= max && (first.length === size || first.length + chunks[1]!.length > max)) {
+        // The common case: hand over a whole chunk without copying. Chunks that
+        // waited together (a subscriber behind by several appends) are joined
+        // below instead, so that it catches up in fewer, larger messages.
         chunks.shift();
         size -= first.length;
         return first;
