@@ -74,6 +74,7 @@ if (selected.length === 0) {
 
 const startedAt = new Date();
 const loadAverageAtStart = os.loadavg();
+const serverNodeArgs = values["server-node-args"]?.split(/\s+/).filter((a) => a !== "") ?? [];
 const quick = values.quick;
 const reps = values.reps !== undefined ? Number(values.reps) : undefined;
 if (reps !== undefined && (!Number.isInteger(reps) || reps < 1)) throw new Error("--reps must be a positive integer");
@@ -86,7 +87,7 @@ const results = await runCases(
     reps,
     defaultReps: quick ? 3 : 5,
     profileServers: values["profile-servers"],
-    serverNodeArgs: values["server-node-args"]?.split(/\s+/).filter((a) => a !== "") ?? [],
+    serverNodeArgs,
     serverOutputDir: values["server-output"],
     verbose: values.verbose,
     timeoutMs: Number(values["timeout-s"] ?? 600) * 1000,
@@ -100,7 +101,7 @@ console.log(`\n${printTables(rows, ratios)}`);
 
 const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
 const markdown = buildMarkdown(
-  { startedAt, finishedAt: new Date(), command, quick, filter: values.filter, loadAverageAtStart },
+  { startedAt, finishedAt: new Date(), command, quick, filter: values.filter, loadAverageAtStart, serverNodeArgs },
   groups,
   results,
   rows,

@@ -7,7 +7,7 @@ import { runlogServerAvailable } from "../lib/servers.js";
 import { noopAppend, protobufEsCodec } from "../experiments/catalog.js";
 import { buildCompiled } from "../experiments/compiled.js";
 import { buildVariant, type Variant } from "../experiments/variant.js";
-import { appendBatch, catchUpCase, unaryRunlog, type Flavour } from "./grpc.js";
+import { appendBatch, catchUpCase, fanOutLatency, fanOutThroughput, unaryRunlog, type Flavour } from "./grpc.js";
 
 export function flavourOf(variant: Variant): Flavour {
   let entry: string | undefined;
@@ -44,6 +44,14 @@ const compiled: Flavour = {
   script: () => buildCompiled(),
 };
 
+/** The current server under other node flags (a runtime setting rather than a patch). */
+function withNodeFlags(name: string, flags: readonly string[]): Flavour {
+  return { label: `experiment.${name}`, available: () => runlogServerAvailable(), serverArgs: () => [], nodeArgs: () => [...flags] };
+}
+
+/** Node's default of four V8 worker threads, the "before" of src/cli/node-flags.ts (OPTIMISATIONS 32). */
+const v8Pool4 = withNodeFlags("v8-pool-4", ["--v8-pool-size=4"]);
+
 const noop = flavourOf(noopAppend);
 const protobufEs = flavourOf(protobufEsCodec);
 
@@ -55,7 +63,33 @@ const cases: BenchCase[] = [
   unaryRunlog(16, protobufEs),
   appendBatch(1000, protobufEs),
   catchUpCase(protobufEs),
+  unaryRunlog(16, v8Pool4),
+  appendBatch(100, v8Pool4),
+  appendBatch(1000, v8Pool4),
+  catchUpCase(v8Pool4),
+  fanOutThroughput(100, v8Pool4),
+  fanOutLatency(10, v8Pool4),
 ];
+
+/** The current server (numerator) against the same server under another flavour's node flags, on the same workloads. */
+function flagRatios(name: string, label: string): RatioSpec[] {
+  const note = `runlog's server with src/cli/node-flags.ts against ${label}`;
+  const ratio = (what: string, workload: string, metric?: string): RatioSpec => ({
+    name: `${name}: ${what}, current / ${label}`,
+    numerator: `runlog.grpc.${workload}`,
+    denominator: `experiment.${name}.grpc.${workload}`,
+    ...(metric !== undefined && { metric }),
+    note,
+  });
+  return [
+    ratio("unary Append c16", "append.unary.c16"),
+    ratio("AppendBatch 100", "append-batch.b100"),
+    ratio("AppendBatch 1000", "append-batch.b1000"),
+    ratio("catch-up", "subscribe.catch-up"),
+    ratio("fan-out to 100", "fan-out.s100.throughput"),
+    ratio("p99 append→delivery at 10 subscribers (time ratio)", "fan-out.s10.latency-1k-per-s", "p99 ms"),
+  ];
+}
 
 /** The ratio of a variant to the current server on one workload (for the `ratios` list below). */
 export const variantRatio = (variant: Variant, label: string, workload: string): RatioSpec => ({
@@ -79,6 +113,7 @@ export const experiments: CorpusGroup = {
     { name: "compiled codec (OPTIMISATIONS 10): catch-up server CPU per event, protobuf-es / current", numerator: "experiment.protobuf-es-codec.grpc.subscribe.catch-up", denominator: "runlog.grpc.subscribe.catch-up", metric: "server CPU µs/event" },
     { name: "compiled (tsc, no tsx): unary Append c16, compiled / tsx", numerator: "experiment.compiled.grpc.append.unary.c16", denominator: "runlog.grpc.append.unary.c16", note: "the same sources compiled by tsc and run by plain node, against the server run through tsx as npm start and bin/runlog.js do" },
     { name: "compiled (tsc, no tsx): unary Append c64, compiled / tsx", numerator: "experiment.compiled.grpc.append.unary.c64", denominator: "runlog.grpc.append.unary.c64", note: "the same sources compiled by tsc and run by plain node" },
+    ...flagRatios("v8-pool-4", "node's default of 4 V8 worker threads"),
   ],
 };
 

@@ -68,6 +68,8 @@ export interface Flavour {
   serverArgs(): string[];
   /** The server script, when not bench/servers/runlog-server.ts. */
   script?(): string;
+  /** Node flags for the server process, after the harness's own. */
+  nodeArgs?(): string[];
 }
 
 export const baseline: Flavour = {
@@ -82,7 +84,7 @@ interface Wire {
 }
 
 async function runlogWire(ctx: RunContext, flavour: Flavour = baseline, args: readonly string[] = []): Promise<Wire> {
-  const server = await startRunlog(ctx, [...flavour.serverArgs(), ...args], flavour.script?.());
+  const server = await startRunlog(ctx, [...flavour.serverArgs(), ...args], flavour.script?.(), flavour.nodeArgs?.());
   return { server, client: rawClient(server.info.grpcPort) };
 }
 

@@ -5,6 +5,7 @@ import os from "node:os";
 import { join } from "node:path";
 import type { CaseResult, CorpusGroup, RatioSpec, Target } from "./bench-case.js";
 import { formatNumber, formatRatio, markdownTable, textTable } from "./format.js";
+import { serverNodeFlags } from "../../src/cli/node-flags.js";
 import { benchDir, repoDir } from "./process.js";
 import { summarize, type Summary } from "./stats.js";
 
@@ -15,6 +16,8 @@ export interface RunInfo {
   readonly quick: boolean;
   readonly filter: string | undefined;
   readonly loadAverageAtStart: readonly number[];
+  /** --server-node-args, after src/cli/node-flags.ts's. */
+  readonly serverNodeArgs: readonly string[];
 }
 
 export interface Row {
@@ -144,6 +147,17 @@ function gitCommit(): string {
   }
 }
 
+/** This process's node flags without tsx's own loader flags. */
+function benchProcessFlags(): string[] {
+  const flags: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    if ((argv[i] === "--require" || argv[i] === "--import") && argv[i + 1]?.includes("tsx")) i++;
+    else flags.push(argv[i]!);
+  }
+  return flags;
+}
+
 export function machineDescription(): string {
   const cpus = os.cpus();
   const models = [...new Set(cpus.map((c) => c.model.trim()))].join(", ");
@@ -166,6 +180,7 @@ export function buildMarkdown(
     `- machine: ${machineDescription()}`,
     `- load average at start (1/5/15 min): ${info.loadAverageAtStart.map((l) => l.toFixed(2)).join(" / ")} — other work on the machine makes absolute figures noisy; compare ratios`,
     `- node: ${process.version}; git commit: ${gitCommit()}`,
+    `- node flags: benchmark process \`${benchProcessFlags().join(" ") || "(none)"}\`, server processes \`${[...serverNodeFlags, ...info.serverNodeArgs].join(" ")}\``,
     `- every figure: median of the repetitions, spread min–max; ratios per repetition when the two cases were interleaved (A1 B1 A2 B2 …), else the ratio of medians`,
     "",
   );

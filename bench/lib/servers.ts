@@ -1,6 +1,7 @@
 // The server processes the over-the-wire cases talk to.
 import { join } from "node:path";
 import type { RunContext } from "./bench-case.js";
+import { serverNodeFlags } from "../../src/cli/node-flags.js";
 import { benchDir, startServerProcess, type ServerProcess } from "./process.js";
 import { missing } from "./runlog-inproc.js";
 
@@ -11,23 +12,29 @@ export interface Ports {
 
 /**
  * runlog (`runlog serve` flags in `args`), in its own process; `script` replaces
- * bench/servers/runlog-server.ts (a compiled .js one runs without tsx).
+ * bench/servers/runlog-server.ts (a compiled .js one runs without tsx);
+ * `nodeArgs` are node flags added after the harness's own.
  */
-export function startRunlog(ctx: RunContext, args: readonly string[] = [], script?: string): Promise<ServerProcess<Ports>> {
+export function startRunlog(
+  ctx: RunContext,
+  args: readonly string[] = [],
+  script?: string,
+  nodeArgs: readonly string[] = [],
+): Promise<ServerProcess<Ports>> {
   const path = script ?? join(benchDir, "servers", "runlog-server.ts");
   return startServerProcess<Ports>("runlog", path, args, {
     cpuProfile: ctx.profileServers,
-    nodeArgs: ["--max-old-space-size=8192", ...ctx.serverNodeArgs],
+    nodeArgs: ["--max-old-space-size=8192", ...serverNodeFlags, ...ctx.serverNodeArgs, ...nodeArgs],
     outputDir: ctx.serverOutputDir,
     tsx: !path.endsWith(".js"),
   });
 }
 
-/** The bare echo ceiling (grpc-js and connect-node), in its own process. */
+/** The bare echo ceiling (grpc-js and connect-node), in its own process, under the node flags runlog's server runs with. */
 export function startEcho(ctx: RunContext, responseBytes: number): Promise<ServerProcess<Ports>> {
   return startServerProcess<Ports>("echo", join(benchDir, "servers", "echo-server.ts"), ["--response-bytes", String(responseBytes)], {
     cpuProfile: ctx.profileServers,
-    nodeArgs: ctx.serverNodeArgs,
+    nodeArgs: [...serverNodeFlags, ...ctx.serverNodeArgs],
     outputDir: ctx.serverOutputDir,
   });
 }

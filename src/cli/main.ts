@@ -34,42 +34,52 @@ async function main(argv: readonly string[]): Promise<number> {
   if (!isLoopback(config.server.host)) {
     logger.warn({ host: config.server.host }, "listening beyond loopback without authentication");
   }
-  let server: Awaited<ReturnType<typeof startServer>>;
-  try {
-    server = await startServer(config.server, { logger });
-  } catch (error) {
-    logger.fatal({ err: error }, "cannot start");
-    return 1;
-  }
+  // Signals are handled from before the server starts: one that came with no
+  // listener yet would kill the process instead of stopping it.
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let stopping = false;
+  let exit!: (code: number) => void;
+  const exited = new Promise<number>((resolve) => (exit = resolve));
+  const stop = (running: NonNullable<typeof server>) => {
+    // stop() forces running calls out after the grace time; this guards against a store
+    // that does not close.
+    const watchdogMs = config.server.shutdownGraceMs + 5_000;
+    setTimeout(() => {
+      logger.error({ watchdogMs }, "shutdown did not finish: exiting");
+      exit(1);
+    }, watchdogMs).unref();
+    running.stop().then(
+      () => exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        exit(1);
+      },
+    );
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting now");
+      exit(1);
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, "signal received");
+    if (server !== undefined) stop(server); // else: stopped as soon as it has started
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        logger.warn({ signal }, "second signal: exiting now");
-        resolve(1);
-        return;
-      }
-      stopping = true;
-      logger.info({ signal }, "signal received");
-      // stop() forces running calls out after the grace time; this guards against a store
-      // that does not close.
-      const watchdogMs = config.server.shutdownGraceMs + 5_000;
-      setTimeout(() => {
-        logger.error({ watchdogMs }, "shutdown did not finish: exiting");
-        resolve(1);
-      }, watchdogMs).unref();
-      server.stop().then(
-        () => resolve(0),
-        (error: unknown) => {
-          logger.error({ err: error }, "shutdown failed");
-          resolve(1);
-        },
-      );
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-  });
+  startServer(config.server, { logger }).then(
+    (running) => {
+      server = running;
+      if (stopping) stop(running);
+    },
+    (error: unknown) => {
+      logger.fatal({ err: error }, "cannot start");
+      exit(1);
+    },
+  );
+  return exited;
 }
 
 main(process.argv.slice(2)).then(

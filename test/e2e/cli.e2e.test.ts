@@ -1,10 +1,12 @@
 // `runlog serve` as a process: bad flags exit 2 with a clear message, env vars
 // configure it, --help lists the flags, SIGINT drains and exits 0.
 import { execFile, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { serverNodeFlags } from "../../src/cli/node-flags.js";
 
 const root = process.cwd();
 const bin = join(root, "bin", "runlog.js");
@@ -81,5 +83,22 @@ describe("runlog serve flags", () => {
     expect(await exit).toBe(0);
     expect(Date.now() - started).toBeLessThan(1500 + 2000);
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(["signal received", "shutting down", "stopped"]));
+  });
+
+  // /proc shows the command line node was started with: Linux only.
+  it.runIf(existsSync("/proc/self/cmdline"))("run as a program, bin/runlog.js starts node with serverNodeFlags", async () => {
+    const child = spawn(bin, ["serve", "--grpc-port", "0", "--http-port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+    const exit = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    await new Promise<void>((resolve) => {
+      createInterface({ input: child.stdout! }).on("line", (line) => {
+        if ((JSON.parse(line) as { msg?: string }).msg === "runlog serving") resolve();
+      });
+    });
+    // env -S execs node in place, so the child's pid is node's.
+    const argv = readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0");
+    child.kill("SIGINT");
+    expect(await exit).toBe(0);
+    expect(argv.slice(1, 1 + serverNodeFlags.length)).toEqual(serverNodeFlags);
+    expect(argv).toContain(bin);
   });
 });
