@@ -8,6 +8,7 @@
 // 2-core machines runlog is measured on, four of them beside the main thread
 // and the clients meant the main thread waited, mid-collection, for workers
 // the kernel had not scheduled. With one, p99 append→delivery at 10
-// subscribers fell to 0.55× (two runs; throughput unchanged within noise):
+// subscribers was 0.55–0.7× node's default in four of five interleaved runs
+// (not in the fifth), throughput unchanged within noise:
 // docs/adr/0009-one-v8-worker-thread.md, bench/OPTIMISATIONS.md 32.
 export const serverNodeFlags: readonly string[] = ["--v8-pool-size=1"];
