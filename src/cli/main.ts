@@ -36,11 +36,17 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   // Signals are handled from before the server starts: one that came with no
   // listener yet would kill the process instead of stopping it.
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
-  let stopping = false;
   let exit!: (code: number) => void;
   const exited = new Promise<number>((resolve) => (exit = resolve));
-  const stop = (running: NonNullable<typeof server>) => {
+  const starting = startServer(config.server, { logger }).then(
+    (server) => server,
+    (error: unknown) => {
+      logger.fatal({ err: error }, "cannot start");
+      exit(1);
+      return undefined;
+    },
+  );
+  const stop = (server: Awaited<ReturnType<typeof startServer>>) => {
     // stop() forces running calls out after the grace time; this guards against a store
     // that does not close.
     const watchdogMs = config.server.shutdownGraceMs + 5_000;
@@ -48,7 +54,7 @@ async function main(argv: readonly string[]): Promise<number> {
       logger.error({ watchdogMs }, "shutdown did not finish: exiting");
       exit(1);
     }, watchdogMs).unref();
-    running.stop().then(
+    server.stop().then(
       () => exit(0),
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
@@ -56,6 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
       },
     );
   };
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       logger.warn({ signal }, "second signal: exiting now");
@@ -64,21 +71,10 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     stopping = true;
     logger.info({ signal }, "signal received");
-    if (server !== undefined) stop(server); // else: stopped as soon as it has started
+    void starting.then((server) => server && stop(server)); // a server still starting stops once started
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-
-  startServer(config.server, { logger }).then(
-    (running) => {
-      server = running;
-      if (stopping) stop(running);
-    },
-    (error: unknown) => {
-      logger.fatal({ err: error }, "cannot start");
-      exit(1);
-    },
-  );
   return exited;
 }
 
